@@ -1,0 +1,15 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config/env.js';
+import type { Actor, TenantScope } from '../kernel/scope.js';
+import type { Loaders } from './loaders.js';
+
+/** Built once per request from ctx.state (http/middleware/authenticate.ts); resolvers never mutate it. */
+export interface GraphQLContext {
+  actor: Actor;
+  /** Present for tenant credentials; null for operator keys, which see no tenant's directory. */
+  scope: TenantScope | null;
+  /** The request's EntityManager (tenant-scoped, or operator-scoped). */
+  em: EntityManager;
+  loaders: Loaders;
+  config: Config;
+}

@@ -1,0 +1,40 @@
+import DataLoader from 'dataloader';
+import type { TenantScope } from '../kernel/scope.js';
+import { isUuid } from '../kernel/ids.js';
+import type { Role } from '../modules/roles/role.entity.js';
+import { Role as RoleEntity } from '../modules/roles/role.entity.js';
+import type { Team } from '../modules/teams/team.entity.js';
+import { Team as TeamEntity } from '../modules/teams/team.entity.js';
+import type { User } from '../modules/users/user.entity.js';
+import { roleIdsByUserIds, usersByIds } from '../modules/users/user.queries.js';
+
+/**
+ * Per-request batch loaders, all keyed inside the request's tenant: one query per level of a nested
+ * GraphQL selection, however many parents that level has.
+ */
+export interface Loaders {
+  user: DataLoader<string, User | null>;
+  team: DataLoader<string, Team | null>;
+  role: DataLoader<string, Role | null>;
+  roleIdsOfUser: DataLoader<string, string[]>;
+}
+
+async function byIds<T extends { id: string }>(scope: TenantScope, entity: typeof TeamEntity | typeof RoleEntity, ids: readonly string[]): Promise<Array<T | null>> {
+  const valid = ids.filter(isUuid);
+  const found = valid.length ? ((await scope.em.find(entity as typeof TeamEntity, { id: { $in: valid }, tenantId: scope.tenantId })) as unknown as T[]) : [];
+  const map = new Map(found.map((e) => [e.id, e]));
+  return ids.map((id) => map.get(id) ?? null);
+}
+
+export function createLoaders(scope: TenantScope | null): Loaders {
+  const need = (): TenantScope => {
+    if (!scope) throw new Error('tenant loaders used without a tenant scope');
+    return scope;
+  };
+  return {
+    user: new DataLoader((ids) => usersByIds(need(), ids), { maxBatchSize: 1000 }),
+    team: new DataLoader((ids) => byIds<Team>(need(), TeamEntity, ids), { maxBatchSize: 1000 }),
+    role: new DataLoader((ids) => byIds<Role>(need(), RoleEntity, ids), { maxBatchSize: 1000 }),
+    roleIdsOfUser: new DataLoader((ids) => roleIdsByUserIds(need(), ids), { maxBatchSize: 1000 }),
+  };
+}

@@ -1,0 +1,52 @@
+import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Permission } from '../../kernel/scope.js';
+import { AuditEvent } from '../../modules/audit/audit-event.entity.js';
+import { ApiKey, ScimCredential } from '../../modules/credentials/credential.entity.js';
+import { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
+import { getTenant } from '../../modules/tenants/tenant.service.js';
+import type { GraphQLContext } from '../context.js';
+import { fromGlobalId } from '../ids.js';
+import { Node } from '../types/common.js';
+
+/**
+ * Relay object identification. Each type checks the permission its own query needs, so node() is never
+ * a way around one; an id of another tenant, like a malformed one, resolves to null.
+ */
+async function resolveNode(ctx: GraphQLContext, globalId: string): Promise<object | null> {
+  const parsed = fromGlobalId(globalId);
+  const scope = ctx.scope;
+  if (!parsed || !scope) return null;
+  const can = (p: Permission) => ctx.actor.permissions.has(p);
+  const { type, id } = parsed;
+  switch (type) {
+    case 'User':
+      return can(Permission.DIRECTORY_READ) ? ctx.loaders.user.load(id) : null;
+    case 'Team':
+      return can(Permission.DIRECTORY_READ) ? ctx.loaders.team.load(id) : null;
+    case 'Role':
+      return can(Permission.DIRECTORY_READ) ? ctx.loaders.role.load(id) : null;
+    case 'Tenant':
+      return id === scope.tenantId ? getTenant(scope.em, id) : null;
+    case 'AuditEvent':
+      return can(Permission.AUDIT_READ) ? scope.em.findOne(AuditEvent, { id, tenantId: scope.tenantId }) : null;
+    case 'CustomAttribute':
+      return can(Permission.DIRECTORY_READ) ? scope.em.findOne(CustomAttribute, { id, tenantId: scope.tenantId }) : null;
+    case 'ScimCredential':
+      return can(Permission.INTEGRATIONS_MANAGE) ? scope.em.findOne(ScimCredential, { id, tenantId: scope.tenantId }) : null;
+    case 'ApiKey':
+      return can(Permission.INTEGRATIONS_MANAGE) ? scope.em.findOne(ApiKey, { id, tenantId: scope.tenantId }) : null;
+  }
+}
+
+@Resolver()
+export class NodeResolver {
+  @Query(() => Node, { nullable: true, description: 'Any object by its global id.' })
+  node(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
+    return resolveNode(ctx, id);
+  }
+
+  @Query(() => [Node], { nullable: 'items', description: 'Objects by global ids (at most 100), null where not found.' })
+  async nodes(@Ctx() ctx: GraphQLContext, @Arg('ids', () => [ID]) ids: string[]) {
+    return Promise.all(ids.slice(0, 100).map((id) => resolveNode(ctx, id)));
+  }
+}

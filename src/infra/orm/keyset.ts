@@ -1,0 +1,58 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { decodeCursor, encodeCursor, validatePageArgs, type Page, type PageArgs } from '../../kernel/pagination.js';
+
+export interface KeysetQuery {
+  /** `from … where …` of the base set (tenant predicate included by the caller). Uses `?` placeholders. */
+  from: string;
+  params: unknown[];
+  /** Row alias whose `id` column is the tie-breaker, e.g. 'u'. */
+  alias: string;
+  /** SQL expression of the sort key, and its SQL type for comparing with a cursor value. */
+  sortExpr: string;
+  sortType: 'text' | 'timestamptz' | 'integer';
+  descending?: boolean;
+  /** Columns to select, e.g. 'u.*'. */
+  select: string;
+}
+
+/**
+ * Relay pagination by keyset over (sort key, id): the cost of a page does not depend on how far into
+ * the list it is. The sort key travels in the cursor as PostgreSQL printed it (text), so timestamps keep
+ * their microseconds. totalCount is computed over the same base set in the same statement.
+ */
+export async function keysetPage<R extends Record<string, unknown>>(em: EntityManager, q: KeysetQuery, args: PageArgs): Promise<Page<R>> {
+  const { limit, backward, cursor, cursorField } = validatePageArgs(args);
+  const desc = Boolean(q.descending) !== backward;
+  const dir = desc ? 'desc' : 'asc';
+  const cmp = desc ? '<' : '>';
+  const key = `coalesce(${q.sortExpr}, '')`;
+  const sortKey = q.sortType === 'text' ? key : q.sortExpr;
+  const params = [...q.params];
+  let keyset = '';
+  if (cursor) {
+    const c = decodeCursor(cursor, cursorField);
+    keyset = `where (sort_key, id) ${cmp} (?::${q.sortType}, ?::uuid)`;
+    params.push(c.key, c.id);
+  }
+  params.push(limit + 1);
+  const sql = `with base as (select ${q.select}, ${sortKey} as sort_key, ${q.sortType === 'text' ? sortKey : `${q.sortExpr}::text`} as sort_text ${q.from}),
+                    total as (select count(*) as total from base)
+               select base.*, total.total from base, total ${keyset} order by sort_key ${dir}, id ${dir} limit ?`;
+  let rows = limit === 0 ? [] : await em.execute<Array<R & { sort_text: string; total: string; id: string }>>(sql, params);
+  let totalCount: number;
+  if (rows.length > 0) totalCount = Number(rows[0].total);
+  else {
+    const c = await em.execute<Array<{ total: string }>>(`select count(*) as total from (select 1 ${q.from}) s`, q.params);
+    totalCount = Number(c[0].total);
+  }
+  const more = rows.length > limit;
+  rows = rows.slice(0, limit);
+  if (backward) rows.reverse();
+  return {
+    nodes: rows as unknown as R[],
+    cursors: rows.map((r) => encodeCursor(r.sort_text, r.id)),
+    totalCount,
+    hasNextPage: backward ? Boolean(cursor) : more,
+    hasPreviousPage: backward ? more : Boolean(cursor),
+  };
+}

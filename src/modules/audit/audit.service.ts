@@ -1,0 +1,45 @@
+import { uuidv7 } from '../../kernel/ids.js';
+import type { TenantScope } from '../../kernel/scope.js';
+import { AuditEvent } from './audit-event.entity.js';
+
+export type Changes = Record<string, { before: unknown; after: unknown }>;
+
+export interface AuditRecord {
+  action: string;
+  targetType: 'user' | 'team' | 'role' | 'credential' | 'api_key' | 'custom_attribute' | 'tenant';
+  targetId?: string | null;
+  changes?: Changes;
+}
+
+/**
+ * Persists an audit event in the scope's unit of work: it is flushed, and committed, with the change it
+ * describes, or not at all.
+ */
+export function recordAudit(scope: TenantScope, rec: AuditRecord): AuditEvent {
+  const event = scope.em.create(AuditEvent, {
+    id: uuidv7(),
+    tenantId: scope.tenantId,
+    occurredAt: new Date(),
+    door: scope.door,
+    actorKind: scope.actor.kind,
+    actorId: scope.actor.id ?? null,
+    actorLabel: scope.actor.label,
+    action: rec.action,
+    targetType: rec.targetType,
+    targetId: rec.targetId ?? null,
+    changes: rec.changes ?? {},
+    requestId: scope.requestId ?? null,
+  });
+  return event;
+}
+
+/** Field-by-field before/after of the keys whose values differ (deep, by JSON). */
+export function diff<T extends object>(before: Partial<T>, after: Partial<T>, keys: Array<keyof T>): Changes {
+  const out: Changes = {};
+  for (const k of keys) {
+    const b = before[k] ?? null;
+    const a = after[k] ?? null;
+    if (JSON.stringify(b) !== JSON.stringify(a)) out[k as string] = { before: b, after: a };
+  }
+  return out;
+}

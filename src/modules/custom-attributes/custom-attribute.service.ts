@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
+import { uuidv7 } from '../../kernel/ids.js';
+import type { TenantScope } from '../../kernel/scope.js';
+import { parseInput } from '../../kernel/validate.js';
+import { translatingDbErrors } from '../../infra/orm/db-errors.js';
+import { recordAudit } from '../audit/audit.service.js';
+import type { CustomValues } from '../users/user.entity.js';
+import { CUSTOM_ATTRIBUTE_TYPES, CustomAttribute } from './custom-attribute.entity.js';
+
+/** Names that would shadow core or enterprise attributes, or SCIM's own keys, are refused. */
+const RESERVED = new Set(['id', 'externalid', 'meta', 'schemas', 'username', 'name', 'emails', 'active', 'groups', 'roles', 'manager', 'department', 'password']);
+
+const DeclareInput = z.object({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must start with a letter and contain only letters, digits, _ or - (at most 64)'),
+  type: z.enum(CUSTOM_ATTRIBUTE_TYPES),
+  multiValued: z.boolean().default(false),
+  description: z.string().max(1000).nullish(),
+});
+
+export async function declareCustomAttribute(scope: TenantScope, input: z.input<typeof DeclareInput>): Promise<CustomAttribute> {
+  const cmd = parseInput(DeclareInput, input);
+  if (RESERVED.has(cmd.name.toLowerCase())) throw new DomainError(ErrorCode.INVALID_INPUT, `name: "${cmd.name}" is reserved`, { field: 'name' });
+  const attr = scope.em.create(CustomAttribute, { id: uuidv7(), tenantId: scope.tenantId, name: cmd.name, type: cmd.type, multiValued: cmd.multiValued, description: cmd.description ?? null, createdAt: new Date() });
+  recordAudit(scope, { action: 'custom_attribute.declared', targetType: 'custom_attribute', targetId: attr.id, changes: { name: { before: null, after: cmd.name }, type: { before: null, after: cmd.type }, multiValued: { before: null, after: cmd.multiValued } } });
+  await translatingDbErrors(() => scope.em.flush());
+  return attr;
+}
+
+export async function listCustomAttributes(scope: TenantScope): Promise<CustomAttribute[]> {
+  return scope.em.find(CustomAttribute, { tenantId: scope.tenantId }, { orderBy: { name: 'asc' } });
+}
+
+/** Removes the declaration. Values stored on users stay in the database but are no longer published or accepted. */
+export async function removeCustomAttribute(scope: TenantScope, id: string): Promise<void> {
+  const attr = await scope.em.findOne(CustomAttribute, { tenantId: scope.tenantId, id });
+  if (!attr) throw notFound('custom attribute', 'id');
+  recordAudit(scope, { action: 'custom_attribute.removed', targetType: 'custom_attribute', targetId: attr.id, changes: { name: { before: attr.name, after: null } } });
+  scope.em.remove(attr);
+  await scope.em.flush();
+}
+
+type Scalar = string | number | boolean;
+
+function coerce(attr: CustomAttribute, v: unknown, path: string): Scalar {
+  const bad = () => new DomainError(ErrorCode.INVALID_INPUT, `${path}: expected ${attr.type}`, { field: path });
+  switch (attr.type) {
+    case 'string':
+      if (typeof v !== 'string' || v.length > 4096) throw bad();
+      return v;
+    case 'boolean':
+      if (typeof v === 'boolean') return v;
+      // IdPs (Entra) send booleans as "True"/"False"
+      if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+      throw bad();
+    case 'integer': {
+      const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw bad();
+      return n;
+    }
+    case 'decimal': {
+      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw bad();
+      return n;
+    }
+    case 'dateTime':
+      if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw bad();
+      return new Date(v).toISOString();
+  }
+}
+
+/**
+ * Validates custom values against the tenant's declarations: names match case-insensitively and are
+ * stored under the declared spelling; null or empty removes a value; undeclared names are refused.
+ */
+export function normaliseCustomValues(decls: CustomAttribute[], current: CustomValues, input: Record<string, unknown>, replace: boolean): CustomValues {
+  const byName = new Map(decls.map((d) => [d.name.toLowerCase(), d]));
+  const out: CustomValues = replace ? {} : { ...current };
+  for (const [key, value] of Object.entries(input)) {
+    const attr = byName.get(key.toLowerCase());
+    if (!attr) throw new DomainError(ErrorCode.INVALID_INPUT, `custom.${key}: no custom attribute "${key}" is declared for this tenant`, { field: `custom.${key}` });
+    if (value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) {
+      delete out[attr.name];
+      continue;
+    }
+    const path = `custom.${attr.name}`;
+    if (attr.multiValued) {
+      const list = Array.isArray(value) ? value : [value];
+      if (list.length > 100) throw new DomainError(ErrorCode.INVALID_INPUT, `${path}: at most 100 values`, { field: path });
+      out[attr.name] = list.map((v, i) => coerce(attr, v, `${path}[${i}]`)) as Array<string | number | boolean>;
+    } else {
+      if (Array.isArray(value)) throw new DomainError(ErrorCode.INVALID_INPUT, `${path}: is single-valued`, { field: path });
+      out[attr.name] = coerce(attr, value, path);
+    }
+  }
+  return out;
+}

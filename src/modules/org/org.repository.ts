@@ -1,0 +1,87 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/**
+ * Reporting-line queries in SQL. Recursive CTEs are outside the reach of ORM filters, so every anchor
+ * AND every recursive member names tenant_id explicitly (row-level security would hide other tenants'
+ * rows anyway; this keeps the planner on the (tenant_id, manager_id) index). Deleted users are not
+ * part of the org: they are never anchors or members.
+ */
+
+/** The chain of managers above a user, nearest first, cycle-guarded and capped. */
+export async function managerChain(em: EntityManager, tenantId: string, userId: string, maxDepth = 1000): Promise<Array<{ id: string; depth: number }>> {
+  return em.execute(
+    `with recursive chain(id, manager_id, depth, path) as (
+       select m.id, m.manager_id, 1, array[u.id, m.id]
+         from users u join users m on m.id = u.manager_id and m.tenant_id = u.tenant_id
+        where u.tenant_id = ? and u.id = ? and m.deleted_at is null
+       union all
+       select m.id, m.manager_id, c.depth + 1, c.path || m.id
+         from chain c join users m on m.id = c.manager_id
+        where m.tenant_id = ? and m.deleted_at is null and c.depth < ? and not m.id = any(c.path))
+     select id, depth from chain order by depth`,
+    [tenantId, userId, tenantId, maxDepth],
+  );
+}
+
+/** True when walking up from `userId`'s manager leads back to `userId` (call after changing manager links). */
+export async function hasManagerCycle(em: EntityManager, tenantId: string, userId: string): Promise<boolean> {
+  const rows = await em.execute<Array<{ cycle: boolean }>>(
+    `with recursive up(id, depth) as (
+       select manager_id, 1 from users where tenant_id = ? and id = ? and manager_id is not null
+       union all
+       select u.manager_id, up.depth + 1 from users u join up on u.id = up.id
+        where u.tenant_id = ? and u.manager_id is not null and up.id <> ? and up.depth < 10000)
+     select exists (select 1 from up where id = ?) as cycle`,
+    [tenantId, userId, tenantId, userId, userId],
+  );
+  return rows[0]?.cycle ?? false;
+}
+
+export interface SubtreePage {
+  rows: Array<{ id: string; depth: number }>;
+  totalCount: number;
+}
+
+/**
+ * Everyone below a manager with their depth (1 = direct reports), ordered by (depth, id), one page by
+ * keyset after (depth, id). totalCount is computed in the same statement.
+ */
+export async function subtreePage(
+  em: EntityManager,
+  tenantId: string,
+  managerId: string,
+  opts: { maxDepth: number; limit: number; after?: { depth: number; id: string }; includeInactive: boolean },
+): Promise<SubtreePage> {
+  const params: unknown[] = [tenantId, managerId, tenantId, opts.maxDepth];
+  let afterSql = '';
+  if (opts.after) {
+    afterSql = 'where (depth, id) > (?, ?::uuid)';
+    params.push(opts.after.depth, opts.after.id);
+  }
+  params.push(opts.limit);
+  const activeSql = opts.includeInactive ? '' : 'and u.active';
+  const rows = await em.execute<Array<{ id: string; depth: number; total: string }>>(
+    `with recursive sub(id, depth) as (
+       select u.id, 1 from users u where u.tenant_id = ? and u.manager_id = ? and u.deleted_at is null ${activeSql}
+       union all
+       select u.id, s.depth + 1 from users u join sub s on u.manager_id = s.id
+        where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?),
+     counted as (select id, depth, count(*) over () as total from sub)
+     select id, depth, total from counted ${afterSql} order by depth, id limit ?`,
+    params,
+  );
+  let totalCount = rows.length > 0 ? Number(rows[0].total) : 0;
+  if (rows.length === 0 && opts.after) {
+    const c = await em.execute<Array<{ total: string }>>(
+      `with recursive sub(id, depth) as (
+         select u.id, 1 from users u where u.tenant_id = ? and u.manager_id = ? and u.deleted_at is null ${activeSql}
+         union all
+         select u.id, s.depth + 1 from users u join sub s on u.manager_id = s.id
+          where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?)
+       select count(*) as total from sub`,
+      [tenantId, managerId, tenantId, opts.maxDepth],
+    );
+    totalCount = Number(c[0].total);
+  }
+  return { rows: rows.map((r) => ({ id: r.id, depth: Number(r.depth) })), totalCount };
+}

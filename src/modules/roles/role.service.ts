@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { UUID_LIST, jsonList } from '../../infra/orm/sql.js';
+import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
+import { isUuid, uuidv7 } from '../../kernel/ids.js';
+import type { TenantScope } from '../../kernel/scope.js';
+import { parseInput } from '../../kernel/validate.js';
+import { translatingDbErrors } from '../../infra/orm/db-errors.js';
+import { diff, recordAudit } from '../audit/audit.service.js';
+import { Role } from './role.entity.js';
+
+/** The most user ids one membership change may name (a SCIM PATCH, a GraphQL call). */
+export const MAX_MEMBER_CHANGE = 10_000;
+
+const RoleFields = z.object({
+  displayName: z.string().trim().min(1).max(256),
+  externalId: z
+    .string()
+    .max(256)
+    .transform((v) => (v.trim() === '' ? null : v))
+    .nullish(),
+  description: z.string().max(2000).nullish(),
+});
+const CreateRoleInput = RoleFields.extend({ id: z.uuid().optional() });
+const UpdateRoleInput = RoleFields.partial();
+const MemberIds = z.array(z.string()).max(MAX_MEMBER_CHANGE);
+
+export async function getRole(scope: TenantScope, id: string): Promise<Role | null> {
+  if (!isUuid(id)) return null;
+  return scope.em.findOne(Role, { id, tenantId: scope.tenantId });
+}
+
+export async function requireRole(scope: TenantScope, id: string, field = 'id'): Promise<Role> {
+  const role = await getRole(scope, id);
+  if (!role) throw notFound('role', field);
+  return role;
+}
+
+export async function createRole(scope: TenantScope, input: z.input<typeof CreateRoleInput>, memberIds: string[] = []): Promise<Role> {
+  const cmd = parseInput(CreateRoleInput, input);
+  const now = new Date();
+  const role = scope.em.create(Role, { id: cmd.id ?? uuidv7(), tenantId: scope.tenantId, displayName: cmd.displayName, externalId: cmd.externalId ?? null, description: cmd.description ?? null, createdAt: now, updatedAt: now });
+  recordAudit(scope, { action: 'role.created', targetType: 'role', targetId: role.id, changes: diff({}, { displayName: role.displayName, externalId: role.externalId, description: role.description }, ['displayName', 'externalId', 'description']) });
+  await translatingDbErrors(() => scope.em.flush());
+  if (memberIds.length > 0) await changeMembers(scope, role, { add: memberIds });
+  return role;
+}
+
+export async function updateRole(scope: TenantScope, id: string, input: z.input<typeof UpdateRoleInput>, opts: { expectedVersion?: number } = {}): Promise<Role> {
+  const cmd = parseInput(UpdateRoleInput, input);
+  const role = await requireRole(scope, id);
+  assertVersion(role, opts.expectedVersion);
+  const before = { displayName: role.displayName, externalId: role.externalId, description: role.description };
+  if (cmd.displayName !== undefined) role.displayName = cmd.displayName;
+  if (cmd.externalId !== undefined) role.externalId = cmd.externalId;
+  if (cmd.description !== undefined) role.description = cmd.description;
+  const changes = diff(before, role, ['displayName', 'externalId', 'description']);
+  if (Object.keys(changes).length > 0) {
+    recordAudit(scope, { action: 'role.updated', targetType: 'role', targetId: role.id, changes });
+    await translatingDbErrors(() => scope.em.flush());
+  }
+  return role;
+}
+
+function assertVersion(role: Role, expected?: number) {
+  if (expected !== undefined && expected !== role.version) {
+    throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the role has changed (version ${role.version}, expected ${expected})`, { reason: 'VERSION_MISMATCH' });
+  }
+}
+
+/** Deletes a role and its assignments; the users stay. */
+export async function deleteRole(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
+  const role = await requireRole(scope, id);
+  assertVersion(role, opts.expectedVersion);
+  recordAudit(scope, { action: 'role.deleted', targetType: 'role', targetId: role.id, changes: { displayName: { before: role.displayName, after: null } } });
+  await scope.em.execute(`delete from role_members where tenant_id = ? and role_id = ?`, [scope.tenantId, role.id]);
+  scope.em.remove(role);
+  await scope.em.flush();
+}
+
+export interface MemberChange {
+  add?: string[];
+  remove?: string[];
+  /** Replace the whole membership with exactly these users. */
+  replace?: string[];
+  removeAll?: boolean;
+}
+
+/**
+ * Applies membership deltas in SQL: the member list is never loaded, so a change costs the same for a
+ * role of 5 members and of 50,000. Unknown (or other tenants', or deleted) user ids are refused with
+ * NOT_FOUND naming them, before anything changes; adding a member twice or removing a non-member is a
+ * no-op (IdPs retry).
+ */
+export async function changeMembers(scope: TenantScope, role: Role, change: MemberChange): Promise<{ added: number; removed: number }> {
+  const add = parseInput(MemberIds, change.add ?? []);
+  const remove = parseInput(MemberIds, change.remove ?? []);
+  const replace = change.replace === undefined ? undefined : parseInput(MemberIds, change.replace);
+  await assertUsersExist(scope, [...add, ...(replace ?? [])]);
+  let added = 0;
+  let removed = 0;
+  const em = scope.em;
+  if (change.removeAll || replace) {
+    const keep = replace ?? [];
+    const res = await em.execute<Array<{ user_id: string }>>(
+      `delete from role_members where tenant_id = ? and role_id = ? and user_id not in ${UUID_LIST} returning user_id`,
+      [scope.tenantId, role.id, jsonList(keep)],
+    );
+    removed += res.length;
+  }
+  const toAdd = [...add, ...(replace ?? [])];
+  if (toAdd.length > 0) {
+    const res = await em.execute<Array<{ user_id: string }>>(
+      `insert into role_members (tenant_id, role_id, user_id)
+       select ?, ?, u.id from users u where u.tenant_id = ? and u.id in ${UUID_LIST} and u.deleted_at is null
+       on conflict do nothing returning user_id`,
+      [scope.tenantId, role.id, scope.tenantId, jsonList([...new Set(toAdd)])],
+    );
+    added += res.length;
+  }
+  const validRemove = remove.filter(isUuid);
+  if (validRemove.length > 0) {
+    const res = await em.execute<Array<{ user_id: string }>>(
+      `delete from role_members where tenant_id = ? and role_id = ? and user_id in ${UUID_LIST} returning user_id`,
+      [scope.tenantId, role.id, jsonList(validRemove)],
+    );
+    removed += res.length;
+  }
+  if (added + removed > 0) {
+    await em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [scope.tenantId, role.id]);
+    recordAudit(scope, { action: 'role.members_changed', targetType: 'role', targetId: role.id, changes: { members: { before: { removed }, after: { added } } } });
+    await em.flush();
+    await em.refresh(role);
+  }
+  return { added, removed };
+}
+
+async function assertUsersExist(scope: TenantScope, ids: string[]): Promise<void> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return;
+  const malformed: string[] = unique.filter((id) => !isUuid(id));
+  let missing: string[] = malformed;
+  const valid = unique.filter(isUuid);
+  if (valid.length > 0) {
+    const rows = await scope.em.execute<Array<{ id: string }>>(
+      `select x.id from (select jsonb_array_elements_text(?::jsonb)::uuid as id) as x
+        where not exists (select 1 from users u where u.tenant_id = ? and u.id = x.id and u.deleted_at is null)`,
+      [jsonList(valid), scope.tenantId],
+    );
+    missing = missing.concat(rows.map((r) => r.id));
+  }
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+    throw new DomainError(ErrorCode.NOT_FOUND, `no such user in this tenant: ${shown}`, { field: 'members', reason: 'MEMBER_NOT_FOUND' });
+  }
+}
+
+/** Assign one role to many users, or remove it (GraphQL convenience over changeMembers). */
+export async function assignRole(scope: TenantScope, roleId: string, userIds: string[]): Promise<{ added: number }> {
+  const role = await requireRole(scope, roleId, 'roleId');
+  const { added } = await changeMembers(scope, role, { add: userIds });
+  return { added };
+}
+
+export async function unassignRole(scope: TenantScope, roleId: string, userIds: string[]): Promise<{ removed: number }> {
+  const role = await requireRole(scope, roleId, 'roleId');
+  const { removed } = await changeMembers(scope, role, { remove: userIds });
+  return { removed };
+}

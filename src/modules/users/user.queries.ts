@@ -1,0 +1,81 @@
+import type { Page, PageArgs } from '../../kernel/pagination.js';
+import { UUID_LIST, jsonList } from '../../infra/orm/sql.js';
+import { isUuid } from '../../kernel/ids.js';
+import type { TenantScope } from '../../kernel/scope.js';
+import { keysetPage } from '../../infra/orm/keyset.js';
+import { User } from './user.entity.js';
+
+export type UserOrder = 'NAME' | 'CREATED_AT' | 'UPDATED_AT';
+
+export interface UserCriteria {
+  active?: boolean | null;
+  teamId?: string | null;
+  roleId?: string | null;
+  managerId?: string | null;
+  /** Case-insensitive substring over userName, names, displayName and email addresses. */
+  search?: string | null;
+  orderBy?: UserOrder;
+  descending?: boolean;
+}
+
+const ORDER: Record<UserOrder, { expr: string; type: 'text' | 'timestamptz' }> = {
+  NAME: { expr: `lower(coalesce(u.display_name, nullif(concat_ws(' ', u.given_name, u.family_name), ''), u.user_name))`, type: 'text' },
+  CREATED_AT: { expr: 'u.created_at', type: 'timestamptz' },
+  UPDATED_AT: { expr: 'u.updated_at', type: 'timestamptz' },
+};
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+const NONE = '00000000-0000-0000-0000-000000000000';
+
+/** Live users of the tenant matching the criteria, one Relay page. */
+export async function searchUsers(scope: TenantScope, criteria: UserCriteria, args: PageArgs): Promise<Page<User>> {
+  const where = ['u.tenant_id = ?', 'u.deleted_at is null'];
+  const params: unknown[] = [scope.tenantId];
+  if (criteria.active != null) {
+    where.push('u.active = ?');
+    params.push(criteria.active);
+  }
+  if (criteria.teamId) {
+    where.push('u.team_id = ?');
+    params.push(isUuid(criteria.teamId) ? criteria.teamId : NONE);
+  }
+  if (criteria.managerId) {
+    where.push('u.manager_id = ?');
+    params.push(isUuid(criteria.managerId) ? criteria.managerId : NONE);
+  }
+  if (criteria.roleId) {
+    where.push('exists (select 1 from role_members m where m.tenant_id = u.tenant_id and m.user_id = u.id and m.role_id = ?)');
+    params.push(isUuid(criteria.roleId) ? criteria.roleId : NONE);
+  }
+  if (criteria.search && criteria.search.trim()) {
+    const pattern = `%${likeEscape(criteria.search.trim().toLowerCase())}%`;
+    where.push(`(lower(u.user_name) like ? or lower(coalesce(u.display_name, '')) like ? or lower(concat_ws(' ', u.given_name, u.family_name)) like ? or lower(u.emails::text) like ?)`);
+    params.push(pattern, pattern, pattern, pattern);
+  }
+  const order = ORDER[criteria.orderBy ?? 'NAME'];
+  const page = await keysetPage<Record<string, unknown>>(
+    scope.em,
+    { select: 'u.*', from: `from users u where ${where.join(' and ')}`, params, alias: 'u', sortExpr: order.expr, sortType: order.type, descending: criteria.descending },
+    args,
+  );
+  return { ...page, nodes: page.nodes.map((row) => scope.em.map(User, row)) };
+}
+
+/** Live users by id, in the order asked, null where absent (DataLoader batch function). */
+export async function usersByIds(scope: TenantScope, ids: readonly string[]): Promise<Array<User | null>> {
+  const valid = ids.filter(isUuid);
+  const found = valid.length ? await scope.em.find(User, { id: { $in: valid }, tenantId: scope.tenantId, deletedAt: null }) : [];
+  const byId = new Map(found.map((u) => [u.id, u]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** Role ids per user (DataLoader batch function). */
+export async function roleIdsByUserIds(scope: TenantScope, userIds: readonly string[]): Promise<string[][]> {
+  const rows = await scope.em.execute<Array<{ user_id: string; role_id: string }>>(
+    `select user_id, role_id from role_members where tenant_id = ? and user_id in ${UUID_LIST} order by role_id`,
+    [scope.tenantId, jsonList(userIds.filter(isUuid))],
+  );
+  const map = new Map<string, string[]>();
+  for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), r.role_id]);
+  return userIds.map((id) => map.get(id) ?? []);
+}

@@ -1,0 +1,242 @@
+import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
+import { TEXT_LIST, jsonList } from '../../infra/orm/sql.js';
+import { isUuid, uuidv7 } from '../../kernel/ids.js';
+import type { TenantScope } from '../../kernel/scope.js';
+import { parseInput } from '../../kernel/validate.js';
+import { translatingDbErrors } from '../../infra/orm/db-errors.js';
+import { diff, recordAudit } from '../audit/audit.service.js';
+import { listCustomAttributes, normaliseCustomValues } from '../custom-attributes/custom-attribute.service.js';
+import { hasManagerCycle } from '../org/org.repository.js';
+import { ensureTeamByName, requireTeam } from '../teams/team.service.js';
+import { CreateUserCommand, UpdateUserCommand, type UpdateOptions } from './user.commands.js';
+import { User, type EmailValue } from './user.entity.js';
+
+/** The fields an audit entry compares. */
+const AUDITED: Array<keyof User> = [
+  'userName', 'externalId', 'givenName', 'familyName', 'middleName', 'formattedName', 'honorificPrefix', 'honorificSuffix',
+  'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone', 'active',
+  'emails', 'phoneNumbers', 'addresses', 'employeeNumber', 'costCenter', 'organization', 'division', 'teamId',
+  'managerId', 'managerRef', 'custom',
+];
+const SIMPLE = [
+  'userName', 'externalId', 'givenName', 'familyName', 'middleName', 'formattedName', 'honorificPrefix', 'honorificSuffix',
+  'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone',
+  'employeeNumber', 'costCenter', 'organization', 'division', 'phoneNumbers', 'addresses',
+] as const;
+
+function snapshot(u: User): Partial<User> {
+  const out: Partial<User> = {};
+  for (const k of AUDITED) (out as Record<string, unknown>)[k as string] = structuredClone((u as unknown as Record<string, unknown>)[k as string]);
+  return out;
+}
+
+/** A live (not deleted) user of the scope's tenant, or null. Malformed ids are simply not found. */
+export async function getUser(scope: TenantScope, id: string): Promise<User | null> {
+  if (!isUuid(id)) return null;
+  return scope.em.findOne(User, { id, tenantId: scope.tenantId, deletedAt: null });
+}
+
+export async function requireUser(scope: TenantScope, id: string, field = 'id'): Promise<User> {
+  const user = await getUser(scope, id);
+  if (!user) throw notFound('user', field);
+  return user;
+}
+
+/** Lower-cases, de-duplicates, and keeps at most one primary (RFC 7643 §2.4). */
+function normaliseEmails(emails: Array<{ value: string; type?: string | null; primary?: boolean | null; display?: string | null }>): EmailValue[] {
+  const seen = new Set<string>();
+  const out: EmailValue[] = [];
+  let primarySeen = false;
+  for (const e of emails) {
+    const key = `${e.type ?? ''}\u0000${e.value}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const v: EmailValue = { value: e.value };
+    if (e.type) v.type = e.type;
+    if (e.display) v.display = e.display;
+    if (e.primary && !primarySeen) {
+      v.primary = true;
+      primarySeen = true;
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** Finds a live user by Roster id or externalId (an id match wins). */
+async function resolveManagerRef(scope: TenantScope, ref: string): Promise<string | null> {
+  const rows = await scope.em.execute<Array<{ id: string }>>(
+    isUuid(ref)
+      ? `select id from users where tenant_id = ? and deleted_at is null and (id = ?::uuid or external_id = ?) order by (id = ?::uuid) desc limit 1`
+      : `select id from users where tenant_id = ? and deleted_at is null and external_id = ? limit 1`,
+    isUuid(ref) ? [scope.tenantId, ref, ref, ref] : [scope.tenantId, ref],
+  );
+  return rows[0]?.id ?? null;
+}
+
+/** Serialises reporting-line changes within a tenant, so two concurrent changes cannot each pass the cycle check. */
+async function lockOrg(scope: TenantScope): Promise<void> {
+  await scope.em.execute(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?, 0))`, [scope.tenantId]);
+}
+
+async function applyFields(scope: TenantScope, user: User, cmd: UpdateUserCommand & Record<string, unknown>, opts: UpdateOptions): Promise<{ managerSet: boolean }> {
+  const target = user as unknown as Record<string, unknown>;
+  for (const k of SIMPLE) if (cmd[k] !== undefined) target[k] = cmd[k] ?? (k === 'phoneNumbers' || k === 'addresses' ? [] : null);
+  if (cmd.emails !== undefined) user.emails = normaliseEmails(cmd.emails ?? []);
+  if (cmd.active !== undefined && cmd.active !== null && cmd.active !== user.active) {
+    user.active = cmd.active;
+    user.deactivatedAt = cmd.active ? null : new Date();
+  }
+  if (cmd.teamId !== undefined) user.teamId = cmd.teamId === null ? null : (await requireTeam(scope, cmd.teamId, 'teamId')).id;
+  if (cmd.department !== undefined) user.teamId = cmd.department === null ? null : await ensureTeamByName(scope, cmd.department);
+  if (cmd.custom !== undefined) {
+    const decls = await listCustomAttributes(scope);
+    user.custom = normaliseCustomValues(decls, user.custom, (cmd.custom ?? {}) as Record<string, unknown>, opts.replaceCustom ?? false);
+  }
+  let managerSet = false;
+  if (cmd.manager !== undefined) {
+    if (cmd.manager === null) {
+      user.managerId = null;
+      user.managerRef = null;
+    } else {
+      const managerId = await resolveManagerRef(scope, cmd.manager);
+      if (managerId === user.id || (!managerId && (cmd.manager === user.id || (user.externalId && cmd.manager === user.externalId)))) {
+        throw new DomainError(ErrorCode.MANAGER_CYCLE, 'a user cannot be their own manager', { field: 'manager', reason: 'MANAGER_CYCLE' });
+      }
+      if (managerId !== user.managerId || (managerId === null && user.managerRef !== cmd.manager)) managerSet = managerId !== null;
+      user.managerId = managerId;
+      // Not provisioned yet: keep the reference; backfill() links it when that user arrives.
+      user.managerRef = managerId ? null : cmd.manager;
+    }
+  }
+  return { managerSet };
+}
+
+/**
+ * Links every user whose pending manager reference names this user (by id or externalId). Runs in the
+ * same transaction as the create/update that made the reference resolvable, however many reports wait.
+ */
+async function backfill(scope: TenantScope, user: User, refs: string[]): Promise<string[]> {
+  const keys = refs.filter(Boolean);
+  if (keys.length === 0) return [];
+  const rows = await scope.em.execute<Array<{ id: string }>>(
+    `update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = now()
+      where tenant_id = ? and manager_ref in ${TEXT_LIST} and deleted_at is null and id <> ?
+      returning id`,
+    [user.id, scope.tenantId, jsonList(keys), user.id],
+  );
+  for (const r of rows) {
+    recordAudit(scope, { action: 'user.manager_backfilled', targetType: 'user', targetId: r.id, changes: { managerId: { before: null, after: user.id } } });
+  }
+  return rows.map((r) => r.id);
+}
+
+async function assertNoCycle(scope: TenantScope, userId: string): Promise<void> {
+  if (await hasManagerCycle(scope.em, scope.tenantId, userId)) {
+    throw new DomainError(ErrorCode.MANAGER_CYCLE, 'this manager would make the reporting line a cycle', { field: 'manager', reason: 'MANAGER_CYCLE' });
+  }
+}
+
+export async function createUser(scope: TenantScope, input: CreateUserCommand): Promise<User> {
+  const cmd = parseInput(CreateUserCommand, input);
+  const now = new Date();
+  const user = scope.em.create(User, {
+    id: cmd.id ?? uuidv7(),
+    tenantId: scope.tenantId,
+    userName: cmd.userName,
+    active: cmd.active ?? true,
+    emails: [],
+    phoneNumbers: [],
+    addresses: [],
+    custom: {},
+    createdAt: now,
+    updatedAt: now,
+    deactivatedAt: cmd.active === false ? now : null,
+  });
+  const { managerSet } = await applyFields(scope, user, cmd, {});
+  await translatingDbErrors(() => scope.em.flush());
+  const linked = await backfill(scope, user, [user.id, user.externalId ?? '']);
+  // A brand-new user has no reports but the ones just backfilled; only then can its manager close a cycle.
+  if (managerSet && linked.length > 0) {
+    await lockOrg(scope);
+    await assertNoCycle(scope, user.id);
+  }
+  recordAudit(scope, { action: 'user.created', targetType: 'user', targetId: user.id, changes: diff({}, snapshot(user), AUDITED) });
+  await scope.em.flush();
+  return user;
+}
+
+export async function updateUser(scope: TenantScope, id: string, input: UpdateUserCommand, opts: UpdateOptions = {}): Promise<User> {
+  const cmd = parseInput(UpdateUserCommand, input);
+  const user = await requireUser(scope, id);
+  if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
+    throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`, { reason: 'VERSION_MISMATCH' });
+  }
+  const before = snapshot(user);
+  if (cmd.manager !== undefined && cmd.manager !== null) await lockOrg(scope);
+  const { managerSet } = await applyFields(scope, user, cmd, opts);
+  const changes = diff(before, snapshot(user), AUDITED);
+  if (Object.keys(changes).length === 0) return user;
+  await translatingDbErrors(() => scope.em.flush());
+  let linked: string[] = [];
+  if (changes.externalId && user.externalId) {
+    if (!managerSet) await lockOrg(scope);
+    linked = await backfill(scope, user, [user.externalId]);
+  }
+  if (managerSet || (linked.length > 0 && user.managerId)) await assertNoCycle(scope, user.id);
+  const action = changes.active && Object.keys(changes).length === 1 ? (user.active ? 'user.reactivated' : 'user.deactivated') : 'user.updated';
+  recordAudit(scope, { action, targetType: 'user', targetId: user.id, changes });
+  await scope.em.flush();
+  return user;
+}
+
+export const deactivateUser = (scope: TenantScope, id: string) => updateUser(scope, id, { active: false });
+export const reactivateUser = (scope: TenantScope, id: string) => updateUser(scope, id, { active: true });
+
+/**
+ * Deletes a user: a tombstone stays for history (no normal query returns it; its userName and externalId
+ * are free again). Role assignments go; direct reports keep a pending reference to the user's externalId,
+ * so re-provisioning the same person links them again.
+ */
+export async function deleteUser(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
+  const user = await requireUser(scope, id);
+  if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
+    throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`, { reason: 'VERSION_MISMATCH' });
+  }
+  await lockOrg(scope);
+  await scope.em.execute(
+    `update users set manager_id = null, manager_ref = ?, version = version + 1, updated_at = now() where tenant_id = ? and manager_id = ?`,
+    [user.externalId, scope.tenantId, user.id],
+  );
+  await scope.em.execute(`delete from role_members where tenant_id = ? and user_id = ?`, [scope.tenantId, user.id]);
+  user.deletedAt = new Date();
+  if (user.active) {
+    user.active = false;
+    user.deactivatedAt = user.deletedAt;
+  }
+  recordAudit(scope, { action: 'user.deleted', targetType: 'user', targetId: user.id, changes: { deleted: { before: false, after: true } } });
+  await scope.em.flush();
+}
+
+/**
+ * Erases a user's personal data for good (right to erasure): the row becomes an anonymous tombstone and
+ * the before/after values in its audit entries are scrubbed. Who did what, when, stays.
+ */
+export async function eraseUser(scope: TenantScope, id: string): Promise<void> {
+  if (!isUuid(id)) throw notFound('user', 'id');
+  const user = await scope.em.findOne(User, { id, tenantId: scope.tenantId, erasedAt: null });
+  if (!user) throw notFound('user', 'id');
+  if (!user.deletedAt) await deleteUser(scope, id);
+  const t = user as unknown as Record<string, unknown>;
+  for (const k of SIMPLE) t[k] = k === 'phoneNumbers' || k === 'addresses' ? [] : null;
+  user.userName = `erased-${user.id}`;
+  user.emails = [];
+  user.custom = {};
+  user.managerId = null;
+  user.managerRef = null;
+  user.erasedAt = new Date();
+  await scope.em.flush();
+  await scope.em.execute(`update audit_events set changes = '{}'::jsonb where tenant_id = ? and target_type = 'user' and target_id = ?`, [scope.tenantId, user.id]);
+  recordAudit(scope, { action: 'user.erased', targetType: 'user', targetId: user.id });
+  await scope.em.flush();
+}

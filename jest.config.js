@@ -28,8 +28,8 @@ export default {
       ...common,
       displayName: 'int',
       testMatch: ['<rootDir>/test/**/*.int.test.ts'],
-      globalSetup: '<rootDir>/test/setup/global-setup.ts',
-      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      globalSetup: '<rootDir>/test/setup/global-setup.js',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.js',
     },
   ],
 };

@@ -38,7 +38,7 @@ export class TenantResolver {
     return listTenants(ctx.em, { limit: first, afterSlug: afterSlug ?? undefined });
   }
 
-  @FieldResolver(() => String) id(@Root() t: TenantEntity) {
+  @FieldResolver(() => ID) id(@Root() t: TenantEntity) {
     return toGlobalId('Tenant', t.id);
   }
   @FieldResolver(() => String) scimBaseUrl(@Root() t: TenantEntity, @Ctx() ctx: GraphQLContext) {
@@ -77,7 +77,7 @@ export async function provisionTenantCredentials(em: EntityManager, tenantId: st
 
 @Resolver(() => ScimCredential)
 export class CredentialResolver {
-  @FieldResolver(() => String) id(@Root() c: ScimCredentialEntity) {
+  @FieldResolver(() => ID) id(@Root() c: ScimCredentialEntity) {
     return toGlobalId('ScimCredential', c.id);
   }
   @FieldResolver(() => Boolean) active(@Root() c: ScimCredentialEntity) {
@@ -109,7 +109,7 @@ export class CredentialResolver {
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  @FieldResolver(() => String) id(@Root() k: ApiKeyEntity) {
+  @FieldResolver(() => ID) id(@Root() k: ApiKeyEntity) {
     return toGlobalId('ApiKey', k.id);
   }
 
@@ -137,7 +137,7 @@ export class ApiKeyResolver {
 
 @Resolver(() => CustomAttribute)
 export class CustomAttributeResolver {
-  @FieldResolver(() => String) id(@Root() a: CustomAttributeEntity) {
+  @FieldResolver(() => ID) id(@Root() a: CustomAttributeEntity) {
     return toGlobalId('CustomAttribute', a.id);
   }
 
@@ -172,7 +172,7 @@ export class AuditResolver {
     return toConnection(await listAuditEvents(tenantScope(ctx), { door: filter?.door, action: filter?.action, since: filter?.since, until: filter?.until, targetId }, page));
   }
 
-  @FieldResolver(() => String) id(@Root() e: AuditEventEntity) {
+  @FieldResolver(() => ID) id(@Root() e: AuditEventEntity) {
     return toGlobalId('AuditEvent', e.id);
   }
   @FieldResolver(() => AuditActor) actor(@Root() e: AuditEventEntity): AuditActor {

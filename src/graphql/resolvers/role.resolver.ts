@@ -35,7 +35,7 @@ export class RoleResolver {
     return uuid ? ctx.loaders.role.load(uuid) : null;
   }
 
-  @FieldResolver(() => String) id(@Root() r: RoleEntity) {
+  @FieldResolver(() => ID) id(@Root() r: RoleEntity) {
     return toGlobalId('Role', r.id);
   }
   @FieldResolver(() => String) scimId(@Root() r: RoleEntity) {

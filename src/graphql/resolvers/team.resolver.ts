@@ -34,7 +34,7 @@ export class TeamResolver {
     return uuid ? ctx.loaders.team.load(uuid) : null;
   }
 
-  @FieldResolver(() => String) id(@Root() t: TeamEntity) {
+  @FieldResolver(() => ID) id(@Root() t: TeamEntity) {
     return toGlobalId('Team', t.id);
   }
 

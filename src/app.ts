@@ -8,6 +8,7 @@ import { errorBoundary } from './http/middleware/error-boundary.js';
 import { requestId } from './http/middleware/request-id.js';
 import type { Logger } from './infra/logger.js';
 import { migrations } from './infra/orm/orm.js';
+import { scimRouter } from './scim/router.js';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -32,6 +33,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   koa.use(errorBoundary(deps.logger));
   koa.use(requestId());
   koa.use(health(deps.orm, migrations.map((m) => m.name)));
+  const scim = scimRouter(deps);
+  koa.use(scim.routes());
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   koa.use(async function notFound(ctx) {

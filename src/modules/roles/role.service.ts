@@ -149,6 +149,10 @@ async function assertUsersExist(scope: TenantScope, ids: string[]): Promise<void
     missing = missing.concat(rows.map((r) => r.id));
   }
   if (missing.length > 0) {
+    const groups = await scope.em.execute<Array<{ id: string }>>(`select id from roles where tenant_id = ? and id in ${UUID_LIST}`, [scope.tenantId, jsonList(missing.filter(isUuid))]);
+    if (groups.length > 0) {
+      throw new DomainError(ErrorCode.INVALID_INPUT, `nested groups are not supported: members must be users (${groups[0].id} is a group)`, { field: 'members', reason: 'NESTED_GROUP' });
+    }
     const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
     throw new DomainError(ErrorCode.NOT_FOUND, `no such user in this tenant: ${shown}`, { field: 'members', reason: 'MEMBER_NOT_FOUND' });
   }
@@ -165,4 +169,54 @@ export async function unassignRole(scope: TenantScope, roleId: string, userIds: 
   const role = await requireRole(scope, roleId, 'roleId');
   const { removed } = await changeMembers(scope, role, { remove: userIds });
   return { removed };
+}
+
+/**
+ * The role a name designates (SCIM user `roles` values, e.g. Entra app roles), created when new; names
+ * match case-insensitively and the insert is race-free.
+ */
+export async function ensureRoleByName(scope: TenantScope, rawName: string): Promise<string> {
+  const displayName = parseInput(RoleFields.shape.displayName, rawName);
+  const rows = await scope.em.execute<Array<{ id: string; created: boolean }>>(
+    `with ins as (
+       insert into roles (id, tenant_id, display_name) values (?, ?, ?)
+       on conflict (tenant_id, lower(display_name)) do nothing
+       returning id, true as created)
+     select id, created from ins
+     union all
+     select id, false from roles where tenant_id = ? and lower(display_name) = lower(?)
+     limit 1`,
+    [uuidv7(), scope.tenantId, displayName, scope.tenantId, displayName],
+  );
+  if (rows[0].created) recordAudit(scope, { action: 'role.created', targetType: 'role', targetId: rows[0].id, changes: { displayName: { before: null, after: displayName } } });
+  return rows[0].id;
+}
+
+/**
+ * Gives a user the named roles (creating unknown ones); with `replace`, also takes away every role not
+ * named (Entra's AssertiveAppRoleAssignmentsComplex). Returns the number of assignments changed.
+ */
+export async function setRolesOfUser(scope: TenantScope, userId: string, names: string[], opts: { replace: boolean }): Promise<number> {
+  const ids = [];
+  for (const name of [...new Set(names.map((n) => n.trim()).filter(Boolean))]) ids.push(await ensureRoleByName(scope, name));
+  let changed = 0;
+  if (opts.replace) {
+    const removed = await scope.em.execute<Array<{ role_id: string }>>(
+      `delete from role_members where tenant_id = ? and user_id = ? and role_id not in ${UUID_LIST} returning role_id`,
+      [scope.tenantId, userId, jsonList(ids)],
+    );
+    for (const r of removed) recordAudit(scope, { action: 'role.members_changed', targetType: 'role', targetId: r.role_id, changes: { members: { before: { removed: 1 }, after: { added: 0 } } } });
+    changed += removed.length;
+  }
+  if (ids.length > 0) {
+    const added = await scope.em.execute<Array<{ role_id: string }>>(
+      `insert into role_members (tenant_id, role_id, user_id) select ?, r.id, ? from roles r
+        where r.tenant_id = ? and r.id in ${UUID_LIST} on conflict do nothing returning role_id`,
+      [scope.tenantId, userId, scope.tenantId, jsonList(ids)],
+    );
+    for (const r of added) recordAudit(scope, { action: 'role.members_changed', targetType: 'role', targetId: r.role_id, changes: { members: { before: { removed: 0 }, after: { added: 1 } } } });
+    changed += added.length;
+  }
+  if (changed > 0) await scope.em.flush();
+  return changed;
 }

@@ -49,7 +49,7 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
   }
   if (criteria.search && criteria.search.trim()) {
     const pattern = `%${likeEscape(criteria.search.trim().toLowerCase())}%`;
-    where.push(`(lower(u.user_name) like ? or lower(coalesce(u.display_name, '')) like ? or lower(concat_ws(' ', u.given_name, u.family_name)) like ? or lower(u.emails::text) like ?)`);
+    where.push(`(lower(u.user_name) like ? or lower(coalesce(u.display_name, '')) like ? or lower(concat_ws(' ', u.given_name, u.family_name)) like ? or exists (select 1 from jsonb_array_elements(u.emails) e where lower(e->>'value') like ?))`);
     params.push(pattern, pattern, pattern, pattern);
   }
   const order = ORDER[criteria.orderBy ?? 'NAME'];

@@ -1,0 +1,115 @@
+import type { ParameterizedContext } from 'koa';
+import type { TenantScope } from '../../kernel/scope.js';
+import { listCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
+import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
+import { ScimError } from '../errors.js';
+import type { ScimState } from '../middleware/scim-auth.js';
+import { SCIM_CONTENT_TYPE } from '../middleware/scim-errors.js';
+import { compileProjection, parseProjection } from '../projection.js';
+import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, customUserExtension, type ScimSchemaDef } from '../schemas/definitions.js';
+import { LIST_RESPONSE, customUserExtensionUrn } from '../schemas/urns.js';
+
+export type ScimContext = ParameterizedContext<{ scim: ScimState; requestId: string }>;
+
+/** The largest page a list or search returns (advertised in /ServiceProviderConfig). */
+export const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 100;
+
+/** The tenant's User schemas: core, enterprise, and its own custom extension (possibly empty). */
+export interface UserSchemas {
+  schemas: ScimSchemaDef[];
+  customUrn: string;
+  customDecls: CustomAttribute[];
+}
+
+export async function userSchemas(scope: TenantScope, slug: string): Promise<UserSchemas> {
+  const customDecls = await listCustomAttributes(scope);
+  const custom = customUserExtension(slug, customDecls.map((d) => ({ name: d.name, type: d.type, multiValued: d.multiValued, description: d.description ?? undefined })));
+  return { schemas: [CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, custom], customUrn: customUserExtensionUrn(slug), customDecls };
+}
+
+export interface ListParams {
+  filter?: string;
+  sortBy?: string;
+  descending: boolean;
+  startIndex: number;
+  count: number;
+  /** RFC 9865 cursor pagination: '' asks for the first page. */
+  cursor?: string;
+  attributes?: string | string[];
+  excludedAttributes?: string | string[];
+}
+
+function int(name: string, v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n)) throw new ScimError(400, `${name} must be an integer`, 'invalidValue');
+  return n;
+}
+
+const asList = (v: unknown): string | string[] | undefined => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? undefined : String(v));
+
+/** Query parameters (GET) or a SearchRequest body (POST .search), RFC 7644 §3.4.2–3.4.3. */
+export function listParams(src: Record<string, unknown>): ListParams {
+  const order = src.sortOrder === undefined ? 'ascending' : String(src.sortOrder).toLowerCase();
+  if (order !== 'ascending' && order !== 'descending') throw new ScimError(400, 'sortOrder must be "ascending" or "descending"', 'invalidValue');
+  // RFC 7644 §3.4.2.4: startIndex below 1 is interpreted as 1; a negative count as 0.
+  const startIndex = Math.max(1, int('startIndex', src.startIndex) ?? 1);
+  const count = Math.min(MAX_PAGE_SIZE, Math.max(0, int('count', src.count) ?? DEFAULT_PAGE_SIZE));
+  const cursor = src.cursor === undefined ? undefined : String(src.cursor);
+  if (cursor !== undefined && src.startIndex !== undefined) throw new ScimError(400, 'use either cursor or startIndex pagination, not both', 'invalidValue');
+  const filter = src.filter === undefined || src.filter === '' ? undefined : String(src.filter);
+  const sortBy = src.sortBy === undefined || src.sortBy === '' ? undefined : String(src.sortBy);
+  return { filter, sortBy, descending: order === 'descending', startIndex, count, cursor, attributes: asList(src.attributes), excludedAttributes: asList(src.excludedAttributes) };
+}
+
+export function projector(params: { attributes?: string | string[]; excludedAttributes?: string | string[] }, schemas: readonly ScimSchemaDef[]) {
+  return compileProjection(parseProjection(params, schemas), schemas);
+}
+
+export function listResponse(resources: unknown[], totalResults: number, startIndex: number, extra: Record<string, unknown> = {}) {
+  return { schemas: [LIST_RESPONSE], totalResults, startIndex, itemsPerPage: resources.length, ...extra, Resources: resources };
+}
+
+export function send(ctx: ScimContext, status: number, body?: unknown, headers: Record<string, string> = {}) {
+  ctx.status = status;
+  for (const [k, v] of Object.entries(headers)) ctx.set(k, v);
+  if (body !== undefined) {
+    ctx.type = SCIM_CONTENT_TYPE;
+    ctx.body = body;
+  }
+}
+
+const etagList = (header: string) => header.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** If-Match (PUT, PATCH, DELETE): 412 unless the current version is listed or the header is `*`. */
+export function checkIfMatch(ctx: ScimContext, current: string): void {
+  const header = ctx.get('if-match');
+  if (!header) return;
+  const tags = etagList(header);
+  const strip = (t: string) => t.replace(/^W\//, '');
+  if (tags.includes('*') || tags.some((t) => strip(t) === strip(current))) return;
+  throw new ScimError(412, `the resource has changed: its version is ${current}`);
+}
+
+/** If-None-Match (GET): true when the client's copy is current (answer 304). */
+export function notModified(ctx: ScimContext, current: string): boolean {
+  const header = ctx.get('if-none-match');
+  if (!header) return false;
+  const strip = (t: string) => t.replace(/^W\//, '');
+  return etagList(header).some((t) => t === '*' || strip(t) === strip(current));
+}
+
+export const wantsResource = (ctx: ScimContext) => ctx.query.attributes !== undefined || ctx.query.excludedAttributes !== undefined;
+
+export function requireJsonObject(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ScimError(400, 'the request body must be a JSON object', 'invalidSyntax');
+  return body as Record<string, unknown>;
+}
+
+export const encodeScimCursor = (key: string) => Buffer.from(key).toString('base64url');
+export function decodeScimCursor(cursor: string): string {
+  const v = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[0-9a-f-]{36}$/.test(v)) throw new ScimError(400, 'the cursor is not one this server issued', 'invalidCursor');
+  return v;
+}

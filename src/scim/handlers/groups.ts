@@ -1,0 +1,164 @@
+import { Role } from '../../modules/roles/role.entity.js';
+import { changeMembers, createRole, deleteRole, getRole, requireRole, updateRole } from '../../modules/roles/role.service.js';
+import { ScimError } from '../errors.js';
+import { compileFilter, compileSortBy } from '../filter/to-sql.js';
+import { parseFilter } from '../filter/parse-filter.js';
+import { groupFilterSchema } from '../filter-schemas.js';
+import { loadMembers, toScimGroup } from '../mappers/group.mapper.js';
+import { etag } from '../mappers/user.mapper.js';
+import { applyPatch, extractMemberOps } from '../patch/apply-patch.js';
+import { parsePatchRequest } from '../patch/patch-op.schema.js';
+import { GROUP_SCHEMAS } from '../schemas/definitions.js';
+import {
+  checkIfMatch, decodeScimCursor, encodeScimCursor, listParams, listResponse, notModified, projector, requireJsonObject,
+  send, wantsResource, type ListParams, type ScimContext,
+} from './common.js';
+
+type Json = Record<string, unknown>;
+
+async function load(ctx: ScimContext, id: string): Promise<Role> {
+  const role = await getRole(ctx.state.scim.scope, id);
+  if (!role) throw new ScimError(404, `Group ${id} not found`);
+  return role;
+}
+
+/** Whether the projection will keep `members`; if not, they are not even loaded. */
+function membersWanted(params: { attributes?: string | string[]; excludedAttributes?: string | string[] }): boolean {
+  const list = (v?: string | string[]) => (Array.isArray(v) ? v.join(',') : (v ?? '')).split(',').map((s) => s.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ''));
+  if (params.attributes !== undefined) return list(params.attributes).some((a) => a === 'members' || a.startsWith('members.'));
+  return !list(params.excludedAttributes).includes('members');
+}
+
+async function render(ctx: ScimContext, roles: Role[], withMembers: boolean) {
+  const { scope, baseUrl } = ctx.state.scim;
+  const members = withMembers ? await loadMembers(scope, roles.map((r) => r.id)) : undefined;
+  return roles.map((r) => toScimGroup(r, members ? (members.get(r.id) ?? []) : undefined, baseUrl));
+}
+
+/** Member user ids of a POST/PUT body; nested groups are refused (members are users). */
+function memberIds(body: Json): string[] | undefined {
+  const key = Object.keys(body).find((k) => k.toLowerCase() === 'members');
+  if (!key) return undefined;
+  const members = body[key];
+  if (members === null) return [];
+  if (!Array.isArray(members)) throw new ScimError(400, 'members must be an array of {"value": "<user id>"}', 'invalidValue');
+  return members.map((m, i) => {
+    const v = (m as Json | null)?.value;
+    if (typeof v !== 'string' || !v) throw new ScimError(400, `members[${i}].value must be a user id`, 'invalidValue');
+    if (typeof (m as Json).type === 'string' && String((m as Json).type).toLowerCase() === 'group') throw new ScimError(400, 'nested groups are not supported: members must be users', 'invalidValue');
+    return v;
+  });
+}
+
+/** displayName/externalId of a POST/PUT body, normalised by the PATCH engine like user bodies are. */
+function groupFields(body: Json): { displayName?: string; externalId?: string | null } {
+  const value: Json = {};
+  for (const [k, v] of Object.entries(body)) if (!['schemas', 'meta', 'id', 'members'].includes(k.toLowerCase())) value[k] = v;
+  const rep = Object.keys(value).length ? applyPatch({}, [{ op: 'replace', value }], { schemas: GROUP_SCHEMAS }) : {};
+  return { displayName: rep.displayName as string | undefined, externalId: (rep.externalId as string | undefined) ?? null };
+}
+
+export async function getGroup(ctx: ScimContext) {
+  const role = await load(ctx, ctx.params.id);
+  const tag = etag(role.version);
+  if (notModified(ctx, tag)) return send(ctx, 304, undefined, { ETag: tag });
+  const project = projector(ctx.query, GROUP_SCHEMAS);
+  const [rep] = await render(ctx, [role], membersWanted(ctx.query));
+  send(ctx, 200, project(rep), { ETag: tag });
+}
+
+export async function createGroup(ctx: ScimContext) {
+  const { scope } = ctx.state.scim;
+  const body = requireJsonObject(ctx.request.body);
+  const ids = memberIds(body) ?? [];
+  const fields = groupFields(body);
+  if (!fields.displayName) throw new ScimError(400, 'displayName is required', 'invalidValue');
+  const role = await createRole(scope, { displayName: fields.displayName, externalId: fields.externalId });
+  if (ids.length) await changeMembers(scope, role, { add: ids });
+  const fresh = await requireRole(scope, role.id);
+  const [rep] = await render(ctx, [fresh], true);
+  send(ctx, 201, projector(ctx.query, GROUP_SCHEMAS)(rep), { Location: `${ctx.state.scim.baseUrl}/Groups/${role.id}`, ETag: etag(fresh.version) });
+}
+
+export async function replaceGroup(ctx: ScimContext) {
+  const { scope } = ctx.state.scim;
+  const current = await load(ctx, ctx.params.id);
+  checkIfMatch(ctx, etag(current.version));
+  const body = requireJsonObject(ctx.request.body);
+  const fields = groupFields(body);
+  if (!fields.displayName) throw new ScimError(400, 'displayName is required: PUT replaces the whole group', 'invalidValue');
+  await updateRole(scope, current.id, fields);
+  // PUT replaces the whole resource (RFC 7644 §3.5.1): members not listed are removed.
+  await changeMembers(scope, current, { replace: memberIds(body) ?? [] });
+  const fresh = await requireRole(scope, current.id);
+  const [rep] = await render(ctx, [fresh], true);
+  send(ctx, 200, projector(ctx.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
+}
+
+/**
+ * PATCH: member operations become SQL deltas (never a load-and-rewrite of the member list, so a group
+ * of 50,000 costs what a group of 5 does); the other operations go through the PATCH engine on the group
+ * without members. Everything is validated before anything is written, and the request is one transaction.
+ */
+export async function patchGroup(ctx: ScimContext) {
+  const { scope } = ctx.state.scim;
+  const ops = parsePatchRequest(ctx.request.body);
+  const current = await load(ctx, ctx.params.id);
+  checkIfMatch(ctx, etag(current.version));
+  const { memberChanges, otherOps } = extractMemberOps(ops);
+  if (otherOps.length) {
+    const [before] = await render(ctx, [current], false);
+    const after = applyPatch(before, otherOps, { schemas: GROUP_SCHEMAS });
+    await updateRole(scope, current.id, { displayName: after.displayName as string, externalId: (after.externalId as string | undefined) ?? null });
+  }
+  for (const change of memberChanges) {
+    if (change.kind === 'add') await changeMembers(scope, current, { add: change.userIds });
+    else if (change.kind === 'remove') await changeMembers(scope, current, { remove: change.userIds });
+    else if (change.kind === 'replaceAll') await changeMembers(scope, current, { replace: change.userIds });
+    else await changeMembers(scope, current, { removeAll: true });
+  }
+  const fresh = await requireRole(scope, current.id);
+  if (!wantsResource(ctx)) return send(ctx, 204, undefined, { ETag: etag(fresh.version) });
+  const [rep] = await render(ctx, [fresh], membersWanted(ctx.query));
+  send(ctx, 200, projector(ctx.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
+}
+
+export async function deleteGroup(ctx: ScimContext) {
+  const current = await load(ctx, ctx.params.id);
+  checkIfMatch(ctx, etag(current.version));
+  await deleteRole(ctx.state.scim.scope, current.id);
+  send(ctx, 204);
+}
+
+export async function listGroups(ctx: ScimContext, params: ListParams) {
+  const { scope } = ctx.state.scim;
+  const project = projector(params, GROUP_SCHEMAS);
+  let where = 'r.tenant_id = ?';
+  const args: unknown[] = [scope.tenantId];
+  if (params.filter) {
+    const compiled = compileFilter(parseFilter(params.filter), groupFilterSchema);
+    where += ` and (${compiled.sql})`;
+    args.push(...compiled.params);
+  }
+  const [{ total }] = await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from roles r where ${where}`, args);
+  const totalResults = Number(total);
+  const withMembers = membersWanted(params);
+  if (params.cursor !== undefined) {
+    if (params.sortBy) throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
+    const after = params.cursor === '' ? null : decodeScimCursor(params.cursor);
+    const rows = params.count === 0 ? [] : await scope.em.execute<Json[]>(`select r.* from roles r where ${where}${after ? ' and r.id > ?' : ''} order by r.id limit ?`, [...args, ...(after ? [after] : []), params.count + 1]);
+    const more = rows.length > params.count;
+    const roles = rows.slice(0, params.count).map((r) => scope.em.map(Role, r));
+    const resources = (await render(ctx, roles, withMembers)).map(project);
+    return send(ctx, 200, listResponse(resources, totalResults, 1, more ? { nextCursor: encodeScimCursor(roles[roles.length - 1].id) } : {}));
+  }
+  const dir = params.descending ? 'desc' : 'asc';
+  const order = params.sortBy ? `${compileSortBy(params.sortBy, groupFilterSchema)} ${dir}, r.id ${dir}` : 'r.id';
+  const rows = params.count === 0 || params.startIndex > totalResults ? [] : await scope.em.execute<Json[]>(`select r.* from roles r where ${where} order by ${order} limit ? offset ?`, [...args, params.count, params.startIndex - 1]);
+  const roles = rows.map((r) => scope.em.map(Role, r));
+  const resources = (await render(ctx, roles, withMembers)).map(project);
+  send(ctx, 200, listResponse(resources, totalResults, params.startIndex));
+}
+
+export const listGroupsHandler = (ctx: ScimContext) => listGroups(ctx, listParams(ctx.query));
+export const searchGroupsHandler = (ctx: ScimContext) => listGroups(ctx, listParams(requireJsonObject(ctx.request.body)));

@@ -1,0 +1,181 @@
+import { DomainError, ErrorCode } from '../../kernel/errors.js';
+import type { TenantScope } from '../../kernel/scope.js';
+import { UUID_LIST, jsonList } from '../../infra/orm/sql.js';
+import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
+import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
+import type { User } from '../../modules/users/user.entity.js';
+import { applyPatch } from '../patch/apply-patch.js';
+import type { ScimSchemaDef } from '../schemas/definitions.js';
+import { CORE_USER, ENTERPRISE_USER } from '../schemas/urns.js';
+
+type Json = Record<string, unknown>;
+
+/** What a user representation needs besides the row: its team's name, its roles, its manager's name. */
+export interface UserRelations {
+  teamName: Map<string, string>;
+  roles: Map<string, Array<{ id: string; displayName: string }>>;
+  managerName: Map<string, string | null>;
+}
+
+/** Loads the relations of a page of users in three statements, whatever the page size. */
+export async function loadUserRelations(scope: TenantScope, users: User[]): Promise<UserRelations> {
+  const rel: UserRelations = { teamName: new Map(), roles: new Map(), managerName: new Map() };
+  if (users.length === 0) return rel;
+  const teamIds = [...new Set(users.map((u) => u.teamId).filter((x): x is string => !!x))];
+  const managerIds = [...new Set(users.map((u) => u.managerId).filter((x): x is string => !!x))];
+  const [teams, roles, managers] = await Promise.all([
+    teamIds.length ? scope.em.execute<Array<{ id: string; name: string }>>(`select id, name from teams where tenant_id = ? and id in ${UUID_LIST}`, [scope.tenantId, jsonList(teamIds)]) : [],
+    scope.em.execute<Array<{ user_id: string; id: string; display_name: string }>>(
+      `select m.user_id, r.id, r.display_name from role_members m join roles r on r.id = m.role_id and r.tenant_id = m.tenant_id
+        where m.tenant_id = ? and m.user_id in ${UUID_LIST} order by lower(r.display_name), r.id`,
+      [scope.tenantId, jsonList(users.map((u) => u.id))],
+    ),
+    managerIds.length
+      ? scope.em.execute<Array<{ id: string; name: string | null }>>(
+          `select id, coalesce(display_name, nullif(concat_ws(' ', given_name, family_name), ''), user_name) as name from users where tenant_id = ? and id in ${UUID_LIST}`,
+          [scope.tenantId, jsonList(managerIds)],
+        )
+      : [],
+  ]);
+  for (const t of teams) rel.teamName.set(t.id, t.name);
+  for (const r of roles) rel.roles.set(r.user_id, [...(rel.roles.get(r.user_id) ?? []), { id: r.id, displayName: r.display_name }]);
+  for (const m of managers) rel.managerName.set(m.id, m.name);
+  return rel;
+}
+
+const put = (o: Json, k: string, v: unknown) => {
+  if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) o[k] = v;
+};
+
+/** The RFC 7643 representation of a user (core, enterprise extension, the tenant's custom extension). */
+export function toScimUser(u: User, rel: UserRelations, ctx: { baseUrl: string; customUrn: string; customDecls: CustomAttribute[] }): Json {
+  const out: Json = { schemas: [CORE_USER], id: u.id };
+  put(out, 'externalId', u.externalId);
+  out.userName = u.userName;
+  const name: Json = {};
+  put(name, 'formatted', u.formattedName);
+  put(name, 'familyName', u.familyName);
+  put(name, 'givenName', u.givenName);
+  put(name, 'middleName', u.middleName);
+  put(name, 'honorificPrefix', u.honorificPrefix);
+  put(name, 'honorificSuffix', u.honorificSuffix);
+  if (Object.keys(name).length) out.name = name;
+  put(out, 'displayName', u.displayName);
+  put(out, 'nickName', u.nickName);
+  put(out, 'profileUrl', u.profileUrl);
+  put(out, 'title', u.title);
+  put(out, 'userType', u.userType);
+  put(out, 'preferredLanguage', u.preferredLanguage);
+  put(out, 'locale', u.locale);
+  put(out, 'timezone', u.timezone);
+  out.active = u.active;
+  put(out, 'emails', u.emails);
+  put(out, 'phoneNumbers', u.phoneNumbers);
+  put(out, 'addresses', u.addresses);
+  const roles = rel.roles.get(u.id) ?? [];
+  // Group membership is role assignment: the same roles, as read-only groups and as role values.
+  put(out, 'groups', roles.map((r) => ({ value: r.id, display: r.displayName, $ref: `${ctx.baseUrl}/Groups/${r.id}`, type: 'direct' })));
+  put(out, 'roles', roles.map((r) => ({ value: r.displayName, display: r.displayName })));
+
+  const ent: Json = {};
+  put(ent, 'employeeNumber', u.employeeNumber);
+  put(ent, 'costCenter', u.costCenter);
+  put(ent, 'organization', u.organization);
+  put(ent, 'division', u.division);
+  put(ent, 'department', u.teamId ? rel.teamName.get(u.teamId) : null);
+  if (u.managerId) {
+    const mgr: Json = { value: u.managerId, $ref: `${ctx.baseUrl}/Users/${u.managerId}` };
+    put(mgr, 'displayName', rel.managerName.get(u.managerId));
+    ent.manager = mgr;
+  } else if (u.managerRef) {
+    // Pending: the manager is not provisioned yet; the reference is kept as sent and linked on arrival.
+    ent.manager = { value: u.managerRef };
+  }
+  if (Object.keys(ent).length) {
+    out[ENTERPRISE_USER] = ent;
+    (out.schemas as string[]).push(ENTERPRISE_USER);
+  }
+  const custom: Json = {};
+  for (const d of ctx.customDecls) put(custom, d.name, u.custom[d.name]);
+  if (Object.keys(custom).length) {
+    out[ctx.customUrn] = custom;
+    (out.schemas as string[]).push(ctx.customUrn);
+  }
+  out.meta = {
+    resourceType: 'User',
+    created: u.createdAt.toISOString(),
+    lastModified: u.updatedAt.toISOString(),
+    location: `${ctx.baseUrl}/Users/${u.id}`,
+    version: etag(u.version),
+  };
+  return out;
+}
+
+export const etag = (version: number) => `W/"${version}"`;
+
+/** Keys a client may send back that are not its to write: ignored on POST and PUT (idp-behaviour.md). */
+const CLIENT_SIDE = new Set(['schemas', 'meta', 'id', 'groups', 'password']);
+
+/**
+ * Normalises a POST/PUT body through the PATCH engine (a path-less replace onto an empty resource): the
+ * same attribute resolution, case-insensitivity, coercion ("True" → true), manager shapes and JSON-string
+ * roles as PATCH, and unknown attributes are refused the same way.
+ */
+export function normaliseUserBody(body: unknown, schemas: readonly ScimSchemaDef[]): Json {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new DomainError(ErrorCode.INVALID_INPUT, 'the body must be a JSON object (a SCIM User)');
+  const value: Json = {};
+  for (const [k, v] of Object.entries(body as Json)) if (!CLIENT_SIDE.has(k.toLowerCase())) value[k] = v;
+  if (Object.keys(value).length === 0) return {};
+  return applyPatch({}, [{ op: 'replace', value }], { schemas });
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === undefined || v === null ? null : String(v));
+
+function pick<T>(list: unknown, map: (o: Json) => T): T[] {
+  return Array.isArray(list) ? list.filter((x): x is Json => !!x && typeof x === 'object').map(map) : [];
+}
+
+/**
+ * A full SCIM representation → the domain command (absent attributes become null: PUT and PATCH both
+ * send the whole resulting state). Role values are returned apart: they are role assignments.
+ */
+export function toUserCommand(rep: Json, customUrn: string): { command: UpdateUserCommand & { userName?: string }; roles: string[] | undefined } {
+  const name = (rep.name ?? {}) as Json;
+  const ent = (rep[ENTERPRISE_USER] ?? {}) as Json;
+  const manager = ent.manager as Json | undefined;
+  const command: UpdateUserCommand & { userName?: string } = {
+    userName: str(rep.userName) ?? undefined,
+    externalId: str(rep.externalId),
+    givenName: str(name.givenName),
+    familyName: str(name.familyName),
+    middleName: str(name.middleName),
+    formattedName: str(name.formatted),
+    honorificPrefix: str(name.honorificPrefix),
+    honorificSuffix: str(name.honorificSuffix),
+    displayName: str(rep.displayName),
+    nickName: str(rep.nickName),
+    profileUrl: str(rep.profileUrl),
+    title: str(rep.title),
+    userType: str(rep.userType),
+    preferredLanguage: str(rep.preferredLanguage),
+    locale: str(rep.locale),
+    timezone: str(rep.timezone),
+    // Absent means unchanged (PUT/PATCH) or the default, active (POST).
+    active: typeof rep.active === 'boolean' ? rep.active : undefined,
+    emails: pick(rep.emails, (e) => ({ value: str(e.value) ?? '', type: str(e.type), primary: e.primary === true, display: str(e.display) })),
+    phoneNumbers: pick(rep.phoneNumbers, (p) => ({ value: str(p.value) ?? '', type: str(p.type), primary: p.primary === true, display: str(p.display) })),
+    addresses: pick(rep.addresses, (a) => ({
+      formatted: str(a.formatted), streetAddress: str(a.streetAddress), locality: str(a.locality), region: str(a.region),
+      postalCode: str(a.postalCode), country: str(a.country), type: str(a.type), primary: a.primary === true,
+    })),
+    employeeNumber: str(ent.employeeNumber),
+    costCenter: str(ent.costCenter),
+    organization: str(ent.organization),
+    division: str(ent.division),
+    department: str(ent.department),
+    manager: manager ? str(manager.value) : null,
+    custom: (rep[customUrn] ?? {}) as Json,
+  };
+  const roles = Array.isArray(rep.roles) ? pick(rep.roles, (r) => str(r.value) ?? '').filter(Boolean) : undefined;
+  return { command, roles };
+}

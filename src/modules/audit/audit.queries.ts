@@ -16,11 +16,15 @@ export interface AuditCriteria {
 export async function listAuditEvents(scope: TenantScope, c: AuditCriteria, args: PageArgs): Promise<Page<AuditEvent>> {
   const where = ['a.tenant_id = ?'];
   const params: unknown[] = [scope.tenantId];
-  if (c.door) (where.push('a.door = ?'), params.push(c.door));
-  if (c.action) (where.push('a.action = ?'), params.push(c.action));
-  if (c.targetId) (where.push('a.target_id = ?'), params.push(isUuid(c.targetId) ? c.targetId : '00000000-0000-0000-0000-000000000000'));
-  if (c.since) (where.push('a.occurred_at >= ?'), params.push(c.since));
-  if (c.until) (where.push('a.occurred_at < ?'), params.push(c.until));
+  const add = (sql: string, value: unknown) => {
+    where.push(sql);
+    params.push(value);
+  };
+  if (c.door) add('a.door = ?', c.door);
+  if (c.action) add('a.action = ?', c.action);
+  if (c.targetId) add('a.target_id = ?', isUuid(c.targetId) ? c.targetId : '00000000-0000-0000-0000-000000000000');
+  if (c.since) add('a.occurred_at >= ?', c.since);
+  if (c.until) add('a.occurred_at < ?', c.until);
   const page = await keysetPage<Record<string, unknown>>(
     scope.em,
     { select: 'a.*', from: `from audit_events a where ${where.join(' and ')}`, params, alias: 'a', sortExpr: 'a.occurred_at', sortType: 'timestamptz', descending: true },

@@ -20,6 +20,9 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // Integration tests run real servers on a 2-core machine: generous per-test time, so that load from
+  // elsewhere cannot fail a test (jest reads this option globally, not per project).
+  testTimeout: 60_000,
   projects: [
     // Pure logic, co-located with the code; no database.
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.test.ts'] },

@@ -1,4 +1,5 @@
 import { CreateUserDocument, OrgOfUserDocument, UsersWithManagerAndTeamDocument } from '../../__generated__/graphql.js';
+import { measureSql } from '../../setup/sql-counter.js';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 
 let app: TestApp;
@@ -48,27 +49,21 @@ describe('batching', () => {
       const r = await tenant.gql(CreateUserDocument, { input: { userName: `u${i}@x.test`, department: `Dept ${i % 7}`, manager: { id: boss.id } } });
       expect(r.data!.createUser.userErrors).toEqual([]);
     }
-    const { default: pg } = await import('pg');
-    const original = pg.Client.prototype.query;
-    let count = 0;
-    pg.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
-      count++;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof original;
-    try {
-      const measure = async (first: number) => {
-        count = 0;
+    const measure = async (first: number) => {
+      let nodes = 0;
+      const { statements } = await measureSql(app, async () => {
         const res = await tenant.gql(UsersWithManagerAndTeamDocument, { first });
-        expect(res.data!.users.nodes).toHaveLength(first);
+        nodes = res.data!.users.nodes.length;
         expect(res.data!.users.nodes.filter((n) => n.userName !== 'boss@x.test').every((n) => n.manager?.userName === 'boss@x.test')).toBe(true);
-        return count;
-      };
-      const small = await measure(10);
-      const large = await measure(100);
-      expect(large).toBe(small);
-      expect(large).toBeLessThanOrEqual(12);
-    } finally {
-      pg.Client.prototype.query = original;
-    }
+      });
+      expect(nodes).toBe(first);
+      return statements;
+    };
+    const small = await measure(10);
+    const large = await measure(100);
+    // The counter must see the statements (one transaction, authentication, the page, one batch per level).
+    expect(small).toBeGreaterThan(3);
+    expect(large).toBe(small);
+    expect(large).toBeLessThanOrEqual(12);
   });
 });

@@ -1,0 +1,58 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+export type WebhookSubscriptionStatus = 'active' | 'disabled';
+
+/**
+ * A tenant's endpoint subscribed to event types. The signing secret is stored encrypted (the raw value
+ * is needed to compute signatures); it is shown once, at creation and at rotation.
+ */
+export const WebhookSubscriptionSchema = defineEntity({
+  name: 'WebhookSubscription',
+  tableName: 'webhook_subscriptions',
+  properties: {
+    id: p.uuid().primary(),
+    tenantId: p.uuid(),
+    url: p.string(),
+    description: p.string().nullable(),
+    eventTypes: p.array<string>().columnType('text[]'),
+    secretCiphertext: p.string(),
+    secretPrefix: p.string(),
+    previousSecretCiphertext: p.string().nullable(),
+    previousSecretExpiresAt: p.datetime().nullable(),
+    secretRotatedAt: p.datetime().nullable(),
+    status: p.string().$type<WebhookSubscriptionStatus>(),
+    disabledAt: p.datetime().nullable(),
+    disabledReason: p.string().nullable(),
+    consecutiveFailures: p.integer(),
+    failingSince: p.datetime().nullable(),
+    lastSuccessAt: p.datetime().nullable(),
+    lastFailureAt: p.datetime().nullable(),
+    version: p.integer().version(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+});
+export class WebhookSubscription extends WebhookSubscriptionSchema.class {}
+WebhookSubscriptionSchema.setClass(WebhookSubscription);
+
+/**
+ * The outbox: one row per webhook-worthy audit event, written in the transaction of the change. Its id
+ * is the audit event's. `seq` and `dispatched_at` belong to the delivery worker and are not mapped.
+ */
+export const WebhookEventSchema = defineEntity({
+  name: 'WebhookEvent',
+  tableName: 'webhook_events',
+  properties: {
+    id: p.uuid().primary(),
+    tenantId: p.uuid(),
+    type: p.string(),
+    resourceType: p.string(),
+    resourceId: p.uuid().nullable(),
+    occurredAt: p.datetime(),
+  },
+});
+export class WebhookEvent extends WebhookEventSchema.class {}
+WebhookEventSchema.setClass(WebhookEvent);

@@ -1,0 +1,247 @@
+/**
+ * Hostile input: injection attempts through filter, sortBy, attributes, custom attribute names and
+ * GraphQL arguments (issue 6). Where the text would have to be SQL or an attribute name, it is refused
+ * with 400 (SCIM error body) or a typed GraphQL error; where it is a value (a quoted filter value, a
+ * search string), it is only ever a value: 200 with nothing matched. Very long strings and deeply nested
+ * JSON are refused cleanly. Nothing changes, and the tables are all still there.
+ */
+import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
+import { bearer, expectScimError, fingerprint, patchOp, request, SCIM_JSON, tenantSql, type HttpResponse } from './support.js';
+
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const url = () => process.env.ROSTER_TEST_DATABASE_URL!;
+
+/** Classic SQL injections, filter-grammar breakouts, unicode look-alikes and invisible characters. */
+export const HOSTILE = [
+  "'; drop table users; --",
+  '"; drop table users; --',
+  '") or 1=1 --',
+  "' or '1'='1",
+  'userName eq "x" or 1 eq 1',
+  'x) or (1=1',
+  '1; select pg_sleep(10)',
+  '$$; drop table users; $$',
+  '\\"; delete from users; --',
+  'ｕｓｅｒＮａｍｅ',
+  '\u202euserName',
+  'user\u0000Name',
+  'userName\u200b',
+  'emails[type eq "work"]; drop table users',
+  'urn:ietf:params:scim:schemas:core:2.0:User:userName; drop table users',
+  '__proto__',
+  '../../etc/passwd',
+  '%27%20or%201%3D1',
+];
+
+let app: TestApp;
+let t: TestTenant;
+let before: Record<string, string>;
+let tenantBefore: Record<string, string>;
+
+const scim = (method: string, path: string, body?: unknown): Promise<HttpResponse> =>
+  request(method, `${app.baseUrl}/scim/v2${path}`, { headers: { ...bearer(t.scimToken), ...SCIM_JSON }, body });
+const gql = (query: string, variables?: unknown) =>
+  request('POST', `${app.baseUrl}/graphql`, { headers: bearer(t.apiKey), body: { query, variables } });
+const q = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
+
+let userId: string;
+
+beforeAll(async () => {
+  app = await startTestApp({
+    ROSTER_RATE_LIMIT_SCIM_RPS: '100000',
+    ROSTER_RATE_LIMIT_SCIM_BURST: '100000',
+    ROSTER_RATE_LIMIT_GRAPHQL_RPS: '100000',
+    ROSTER_RATE_LIMIT_GRAPHQL_BURST: '100000',
+  });
+  t = await app.createTenant();
+  const decl = await gql(
+    'mutation { declareCustomAttribute(input: { name: "level", type: integer, multiValued: false }) { userErrors { code } } }',
+  );
+  expect(decl.json.errors).toBeUndefined();
+  const u = await scim('POST', '/Users', { schemas: [CORE], userName: 'victim@inj.test', externalId: 'victim' });
+  expect(u.status).toBe(201);
+  userId = u.json.id;
+  before = await fingerprint(url(), t.id);
+  tenantBefore = before;
+}, 30_000);
+
+afterAll(async () => {
+  // Nothing changed, and every table is still there.
+  expect(await fingerprint(url(), t.id)).toEqual(tenantBefore);
+  const [row] = await tenantSql<{ n: string }>(url(), t.id, 'select count(*) as n from users');
+  expect(Number(row.n)).toBe(1);
+  await app?.close();
+});
+
+describe('SCIM', () => {
+  it('filter: hostile text as an attribute or as the whole filter is a 400 invalidFilter', async () => {
+    for (const p of HOSTILE) {
+      for (const filter of [p, `${p} eq "x"`, `${p} pr`, `userName eq "x" and ${p}`]) {
+        const res = await scim('GET', `/Users${q({ filter })}`);
+        expectScimError(res, 400);
+        expect(res.json.scimType).toMatch(/^(invalidFilter|invalidValue)$/);
+      }
+    }
+  });
+
+  it('filter: hostile text as a quoted value is only a value (200, nothing matched), in GET and .search', async () => {
+    for (const p of HOSTILE) {
+      const filter = `userName eq ${JSON.stringify(p)} or externalId co ${JSON.stringify(p)} or emails[value sw ${JSON.stringify(p)}]`;
+      for (const res of [await scim('GET', `/Users${q({ filter })}`), await scim('POST', '/Users/.search', { filter })]) {
+        if (p.includes('\u0000')) {
+          // No stored text can hold U+0000 (PostgreSQL): refused up front instead of reaching the database.
+          expectScimError(res, 400);
+          continue;
+        }
+        expect({ status: res.status, text: res.status === 200 ? '' : res.text }).toEqual({ status: 200, text: '' });
+        expect(res.json.totalResults).toBe(0);
+      }
+    }
+  });
+
+  it('sortBy, attributes, excludedAttributes: hostile names are a 400', async () => {
+    for (const p of HOSTILE) {
+      for (const param of ['sortBy', 'attributes', 'excludedAttributes']) {
+        const res = await scim('GET', `/Users${q({ [param]: p })}`);
+        expectScimError(res, 400);
+        expect(res.json.scimType).toMatch(/invalidValue|invalidFilter|invalidPath/);
+        const group = await scim('GET', `/Groups${q({ [param]: p })}`);
+        expectScimError(group, 400);
+      }
+    }
+  });
+
+  it('custom attribute names: hostile names are refused when declared, and as PATCH paths and body keys', async () => {
+    const ext = `urn:roster:params:scim:schemas:extension:${t.slug}:2.0:User`;
+    for (const p of HOSTILE) {
+      const decl = await gql(
+        'mutation($name: String!) { declareCustomAttribute(input: { name: $name, type: string, multiValued: false }) { customAttribute { id } userErrors { code field } } }',
+        { name: p },
+      );
+      expect(decl.status).toBeLessThan(500);
+      const payload = decl.json.data?.declareCustomAttribute;
+      expect(payload?.customAttribute ?? null).toBeNull();
+      expect(payload?.userErrors?.[0]?.code ?? decl.json.errors?.[0]?.extensions?.code).toEqual(expect.any(String));
+
+      expectScimError(await scim('PATCH', `/Users/${userId}`, patchOp({ op: 'replace', path: `${ext}:${p}`, value: 'x' })), 400);
+      const body = await scim('PATCH', `/Users/${userId}`, patchOp({ op: 'replace', value: { [`${ext}:${p}`]: 'x' } }));
+      expectScimError(body, 400);
+      const put = await scim('PUT', `/Users/${userId}`, {
+        schemas: [CORE, ext],
+        userName: 'victim@inj.test',
+        externalId: 'victim',
+        [ext]: { [p]: 'x' },
+      });
+      expectScimError(put, 400);
+      expectScimError(await scim('GET', `/Users${q({ filter: `${ext}:${p} eq "1"` })}`), 400);
+    }
+  });
+
+  it('very long strings and deeply nested JSON are refused cleanly (4xx), never a 5xx', async () => {
+    const long = 'a'.repeat(200_000);
+    const checks: Array<[string, Promise<HttpResponse>]> = [
+      ['long filter (.search)', scim('POST', '/Users/.search', { filter: `userName eq "${long}"` })],
+      ['long userName', scim('POST', '/Users', { schemas: [CORE], userName: long })],
+      ['long sortBy', scim('POST', '/Users/.search', { sortBy: long })],
+      ['long attributes', scim('POST', '/Users/.search', { attributes: [long] })],
+      ['long PATCH path', scim('PATCH', `/Users/${userId}`, patchOp({ op: 'replace', path: long, value: 'x' }))],
+      [
+        'body over the size limit',
+        scim('POST', '/Users', { schemas: [CORE], userName: 'big@inj.test', displayName: 'x'.repeat(2_000_000) }),
+      ],
+    ];
+    // Deep JSON is written as text: serialising it would overflow the test's own stack first.
+    const deep = (depth: number, leaf: string) => `${'{"a":'.repeat(depth)}${leaf}${'}'.repeat(depth)}`;
+    const deepArray = `${'['.repeat(50_000)}${']'.repeat(50_000)}`;
+    const patch = (op: string) => `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[${op}]}`;
+    checks.push(
+      ['deeply nested name', scim('POST', '/Users', `{"schemas":["${CORE}"],"userName":"deep@inj.test","name":${deep(5000, '"x"')}}`)],
+      [
+        'deeply nested PATCH value',
+        scim('PATCH', `/Users/${userId}`, patch(`{"op":"replace","path":"name","value":${deep(5000, '"x"')}}`)),
+      ],
+      ['deeply nested path-less PATCH', scim('PATCH', `/Users/${userId}`, patch(`{"op":"add","value":${deep(5000, '1')}}`))],
+      [
+        'deeply nested members',
+        scim(
+          'POST',
+          '/Groups',
+          `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"deep","members":[${deep(5000, '"x"')}]}`,
+        ),
+      ],
+      ['deeply nested raw array body', scim('POST', '/Users', deepArray)],
+      ['deeply nested .search', scim('POST', '/Users/.search', `{"filter":${deep(5000, '"x"')}}`)],
+    );
+    for (const [what, pending] of checks) {
+      const res = await pending;
+      expect({ what, status: res.status >= 400 && res.status < 500 ? '4xx' : `${res.status} ${res.text.slice(0, 200)}` }).toEqual({
+        what,
+        status: '4xx',
+      });
+      expectScimError(res, res.status);
+    }
+  }, 30_000);
+});
+
+describe('GraphQL', () => {
+  it('hostile arguments are values (no match) or typed errors, never a 5xx', async () => {
+    for (const p of HOSTILE) {
+      const search = await gql('query($s: String) { users(first: 5, filter: { search: $s }) { totalCount } }', { s: p });
+      if (p.includes('\u0000')) {
+        expect(search.status).toBe(400);
+        expect(search.json.errors[0].extensions.code).toBe('BAD_REQUEST');
+      } else {
+        expect(search.status).toBe(200);
+        expect(search.json.data.users.totalCount).toBe(0);
+      }
+      const inline = await gql(`query { users(first: 5, filter: { search: ${JSON.stringify(p)} }) { totalCount } }`);
+      expect(inline.status).toBeLessThan(500);
+      expect(inline.json.data?.users?.totalCount ?? 0).toBe(0);
+      for (const [query, variables] of [
+        ['query($id: ID!) { user(id: $id) { id } }', { id: p }],
+        ['query($id: ID!) { node(id: $id) { id } }', { id: p }],
+        ['query($f: UserOrderField!) { users(first: 1, orderBy: { field: $f }) { totalCount } }', { f: p }],
+        ['query($a: String) { auditEvents(first: 1, filter: { action: $a }) { totalCount } }', { a: p }],
+        ['query($c: String) { users(first: 1, after: $c) { totalCount } }', { c: p }],
+        ['mutation($id: ID!) { deleteUser(id: $id) { userErrors { code } } }', { id: p }],
+        [
+          'mutation($u: ID!, $m: ManagerRefInput) { setManager(userId: $u, manager: $m) { userErrors { code } } }',
+          { u: p, m: { externalId: p } },
+        ],
+        [
+          'mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } userErrors { code } } }',
+          { i: { userName: p, department: p, customAttributes: { [p]: p } } },
+        ],
+      ] as Array<[string, Record<string, unknown>]>) {
+        const res = await gql(query, variables);
+        expect({ query, status: res.status < 500 ? 'ok' : `${res.status} ${res.text.slice(0, 300)}` }).toEqual({ query, status: 'ok' });
+        for (const e of res.json.errors ?? []) {
+          expect(e.extensions?.code).toEqual(expect.any(String));
+          expect(e.extensions.code).not.toBe('INTERNAL_SERVER_ERROR');
+        }
+      }
+    }
+    // A hostile-but-valid userName is data: the user it creates is deleted again so the fingerprint holds.
+    const created = await tenantSql<{ id: string }>(url(), t.id, `select id from users where user_name <> 'victim@inj.test'`);
+    for (const c of created) {
+      const del = await scim('DELETE', `/Users/${c.id}`);
+      expect(del.status).toBe(204);
+    }
+    await tenantSql(url(), t.id, `delete from users where deleted_at is not null`).catch(() => undefined);
+    await tenantSql(url(), t.id, `delete from teams where id not in (select team_id from users where team_id is not null)`).catch(
+      () => undefined,
+    );
+  }, 60_000);
+
+  it('deeply nested variables and documents are refused with a typed error', async () => {
+    const deep = `${'{"a":'.repeat(5000)}"x"${'}'.repeat(5000)}`;
+    const body = `{"query":"mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } userErrors { code } } }","variables":{"i":{"userName":"deep@inj.test","customAttributes":{"level":${deep}}}}}`;
+    const res = await request('POST', `${app.baseUrl}/graphql`, { headers: bearer(t.apiKey), body });
+    expect(res.status).toBeLessThan(500);
+    expect(res.json.data?.createUser?.user ?? null).toBeNull();
+    const doc = `query { ${'viewer { '.repeat(3000)}slug${' }'.repeat(3000)} }`;
+    const nested = await gql(doc);
+    expect(nested.status).toBeLessThan(500);
+    expect(nested.json.errors?.[0]?.extensions?.code).toEqual(expect.any(String));
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * Faults: races (issue 6), with real concurrent HTTP clients and, where it matters, two Roster
+ * processes (two apps on one database).
+ * - Okta and Entra creating the same user at the same moment: exactly one 201 and one 409, one user.
+ * - Concurrent membership PATCHes to one group from two processes: no member lost.
+ * - Concurrent manager changes (A→B with B→A, and longer cycles), through both doors and both
+ *   processes: never a cycle (checked with a recursive query afterwards).
+ */
+import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
+import { bearer, expectScimError, patchOp, request, SCIM_JSON, tenantSql, usersInCycles, type HttpResponse } from './support.js';
+
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const gid = (uuid: string) => Buffer.from(`User:${uuid}`).toString('base64url');
+
+let app1: TestApp;
+let app2: TestApp;
+const url = () => process.env.ROSTER_TEST_DATABASE_URL!;
+
+beforeAll(async () => {
+  [app1, app2] = await Promise.all([startTestApp(), startTestApp()]);
+}, 30_000);
+afterAll(async () => {
+  await Promise.all([app1?.close(), app2?.close()]);
+});
+
+type Client = (method: string, path: string, body?: unknown) => Promise<HttpResponse>;
+const scimClient =
+  (app: TestApp, authorization: string): Client =>
+  (method, path, body) =>
+    request(method, `${app.baseUrl}/scim/v2${path}`, { headers: { authorization, ...SCIM_JSON }, body, agent: false });
+
+async function basicCredential(t: TestTenant): Promise<string> {
+  const res = await t.raw<any>(
+    'mutation { generateScimCredential(input: { kind: BASIC }) { secret credential { basicUsername } userErrors { code } } }',
+  );
+  const p = res.data.generateScimCredential;
+  expect(p.userErrors).toEqual([]);
+  return `Basic ${Buffer.from(`${p.credential.basicUsername}:${p.secret}`).toString('base64')}`;
+}
+
+describe('Okta and Entra create the same user at the same moment', () => {
+  it('gives exactly one 201 and one 409 per user, and one user', async () => {
+    const t = await app1.createTenant();
+    const okta = scimClient(app1, await basicCredential(t));
+    const entra = scimClient(app2, `Bearer ${t.scimToken}`);
+    const N = 12;
+    const rounds = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const userName = `race${i}@idp.test`;
+        // Okta's create (O1) and Entra's create (M1): same person, different shapes, a new department and role each.
+        const oktaBody = {
+          schemas: [CORE],
+          userName,
+          name: { givenName: 'Race', familyName: `O${i}` },
+          emails: [{ primary: true, value: userName, type: 'work' }],
+          externalId: `okta-${i}`,
+          groups: [],
+          password: 'placeholder',
+          active: true,
+          [ENTERPRISE]: { department: `Dept ${i % 3}` },
+        };
+        const entraBody = {
+          schemas: [CORE, ENTERPRISE],
+          externalId: `entra-${i}`,
+          userName: userName.toUpperCase(),
+          active: true,
+          displayName: `Race E${i}`,
+          meta: { resourceType: 'User' },
+          roles: [{ primary: true, type: 'WindowsAzureActiveDirectoryRole', value: `Role ${i % 3}` }],
+          [ENTERPRISE]: { department: `dept ${i % 3}` },
+        };
+        const [a, b] = await Promise.all([okta('POST', '/Users', oktaBody), entra('POST', '/Users', entraBody)]);
+        return { userName, a, b };
+      }),
+    );
+    for (const { userName, a, b } of rounds) {
+      const statuses = [a.status, b.status].sort();
+      expect({ userName, statuses, bodies: statuses[0] === 201 && statuses[1] === 409 ? '' : `${a.text} | ${b.text}` }).toEqual({
+        userName,
+        statuses: [201, 409],
+        bodies: '',
+      });
+      const conflict = a.status === 409 ? a : b;
+      expectScimError(conflict, 409);
+      expect(conflict.json.scimType).toBe('uniqueness');
+    }
+    const rows = await tenantSql<{ name: string; n: string }>(
+      url(),
+      t.id,
+      'select lower(user_name) as name, count(*) as n from users where deleted_at is null group by 1 order by 1',
+    );
+    const byName = (x: { name: string }, y: { name: string }) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+    expect(rows.sort(byName)).toEqual(rounds.map((r) => ({ name: r.userName, n: '1' })).sort(byName));
+    // The departments both sides named exist once each (case-insensitively).
+    const teams = await tenantSql<{ n: string }>(url(), t.id, 'select count(*) as n from teams group by lower(name) having count(*) > 1');
+    expect(teams).toEqual([]);
+  }, 60_000);
+});
+
+describe('concurrent membership PATCHes to one group from two processes', () => {
+  it('loses no member', async () => {
+    const t = await app1.createTenant();
+    const c1 = scimClient(app1, `Bearer ${t.scimToken}`);
+    const c2 = scimClient(app2, `Bearer ${t.scimToken}`);
+    const users: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await c1('POST', '/Users', { schemas: [CORE], userName: `m${i}@group.test` });
+      expect(res.status).toBe(201);
+      users.push(res.json.id);
+    }
+    const group = await c1('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Race group' });
+    expect(group.status).toBe(201);
+    const gidPath = `/Groups/${group.json.id}`;
+    const requests: Array<() => Promise<HttpResponse>> = [];
+    // Entra: one member per PATCH (M1), half on each process.
+    users.forEach((u, i) =>
+      requests.push(() => (i % 2 ? c1 : c2)('PATCH', gidPath, patchOp({ op: 'Add', path: 'members', value: [{ $ref: null, value: u }] }))),
+    );
+    // Okta: several members per PATCH, overlapping the others, with the path-less rename it re-sends (O1).
+    for (let k = 0; k < 6; k++) {
+      const some = users.filter((_, i) => i % 6 === k || i % 5 === k);
+      requests.push(() =>
+        (k % 2 ? c2 : c1)(
+          'PATCH',
+          gidPath,
+          patchOp(
+            { op: 'replace', value: { id: group.json.id, displayName: 'Race group' } },
+            { op: 'add', path: 'members', value: some.map((value) => ({ value })) },
+          ),
+        ),
+      );
+    }
+    const results = await Promise.all(requests.map((r) => r()));
+    expect(results.filter((r) => r.status !== 204).map((r) => `${r.status} ${r.text.slice(0, 200)}`)).toEqual([]);
+    const members = await tenantSql<{ user_id: string }>(url(), t.id, 'select user_id from role_members where role_id = $1', [
+      group.json.id,
+    ]);
+    expect(members.map((m) => m.user_id).sort()).toEqual([...users].sort());
+    const read = await c2('GET', gidPath);
+    expect(read.json.members.map((m: { value: string }) => m.value).sort()).toEqual([...users].sort());
+  }, 60_000);
+});
+
+describe('concurrent manager changes', () => {
+  it('never produce a reporting-line cycle, whatever the interleaving', async () => {
+    const t = await app1.createTenant();
+    const c1 = scimClient(app1, `Bearer ${t.scimToken}`);
+    const c2 = scimClient(app2, `Bearer ${t.scimToken}`);
+    const create = async (name: string) => {
+      const res = await c1('POST', '/Users', { schemas: [CORE], userName: `${name}@org.test` });
+      expect(res.status).toBe(201);
+      return res.json.id as string;
+    };
+    const setManager = (i: number, user: string, manager: string): Promise<HttpResponse> => {
+      switch (i % 3) {
+        case 0:
+          return c1('PATCH', `/Users/${user}`, patchOp({ op: 'replace', path: `${ENTERPRISE}:manager`, value: manager }));
+        case 1:
+          return c2('PATCH', `/Users/${user}`, patchOp({ op: 'Add', path: 'manager', value: [{ $ref: null, value: manager }] }));
+        default:
+          return request('POST', `${app2.baseUrl}/graphql`, {
+            headers: bearer(t.apiKey),
+            body: {
+              query: 'mutation($u: ID!, $m: ManagerRefInput) { setManager(userId: $u, manager: $m) { user { id } userErrors { code } } }',
+              variables: { u: gid(user), m: { scimId: manager } },
+            },
+            agent: false,
+          });
+      }
+    };
+    const ok = (r: HttpResponse) => (r.status === 204 || r.status === 200) && !(r.json?.data?.setManager?.userErrors?.length > 0);
+    const refusedAsCycle = (r: HttpResponse) =>
+      (r.status === 400 && /cycle/i.test(r.json?.detail ?? '')) || r.json?.data?.setManager?.userErrors?.[0]?.code === 'MANAGER_CYCLE';
+
+    // Rings of 2 (A→B, B→A), 3 and 5 users, each ring's changes fired at once, all rings together.
+    const rings: string[][] = [];
+    for (const size of [2, 2, 2, 2, 3, 3, 5]) {
+      const ring: string[] = [];
+      for (let k = 0; k < size; k++) ring.push(await create(`r${rings.length}-${k}`));
+      rings.push(ring);
+    }
+    let n = 0;
+    const fired = rings.flatMap((ring) => ring.map((u, k) => ({ ring, res: setManager(n++, u, ring[(k + 1) % ring.length]) })));
+    const settled = await Promise.all(fired.map(async (f) => ({ ring: f.ring, res: await f.res })));
+    for (const ring of rings) {
+      const mine = settled.filter((s) => s.ring === ring).map((s) => s.res);
+      // Every answer is a success or a clean MANAGER_CYCLE refusal, never a 5xx.
+      expect(mine.filter((r) => !ok(r) && !refusedAsCycle(r)).map((r) => `${r.status} ${r.text.slice(0, 200)}`)).toEqual([]);
+      // A ring closes only if all its links land: at least one must have been refused.
+      expect(mine.filter(refusedAsCycle).length).toBeGreaterThanOrEqual(1);
+      expect(mine.filter(ok).length).toBeLessThanOrEqual(ring.length - 1);
+    }
+    expect(await usersInCycles(url(), t.id)).toEqual([]);
+  }, 60_000);
+});

@@ -12,6 +12,8 @@ FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+# The CLI's import/export use the partner client (client/src), compiled along.
+COPY client ./client
 RUN npm run build
 
 FROM deps AS prod-deps

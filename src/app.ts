@@ -4,10 +4,15 @@ import Koa from 'koa';
 import type { Config } from './config/env.js';
 import { createGraphqlDoor } from './graphql/server.js';
 import { health } from './http/health.js';
+import { Metrics, metricsEndpoint, poolGauges } from './http/metrics.js';
+import { accessLog, TenantSlugs } from './http/middleware/access-log.js';
+import { cors } from './http/middleware/cors.js';
 import { errorBoundary } from './http/middleware/error-boundary.js';
 import { requestId } from './http/middleware/request-id.js';
+import { securityHeaders } from './http/middleware/security-headers.js';
 import type { Logger } from './infra/logger.js';
 import { migrations } from './infra/orm/orm.js';
+import { oauthRouter } from './oauth/router.js';
 import { scimRouter } from './scim/router.js';
 
 export interface AppDeps {
@@ -25,16 +30,28 @@ export interface App {
 export async function createApp(deps: AppDeps): Promise<App> {
   const koa = new Koa();
   koa.proxy = true;
+  // The client address (failed-authentication limits) is the one the nearest proxy appended to
+  // X-Forwarded-For, not the leftmost entry, which any client can write.
+  koa.maxIpsCount = 1;
   koa.silent = true;
   const graphql = await createGraphqlDoor(deps);
   const router = new Router();
   router.all('/graphql', ...graphql.middleware);
 
-  koa.use(errorBoundary(deps.logger));
+  const metrics = new Metrics([poolGauges(deps.orm)]);
+  // Outermost: request id, then the access log / metrics / tracing span around everything else, so they
+  // see the final status of every response, errors included; then headers every response carries.
   koa.use(requestId());
+  koa.use(accessLog({ logger: deps.logger, metrics, slugs: new TenantSlugs(deps.orm) }));
+  koa.use(securityHeaders());
+  koa.use(cors(deps.config.corsOrigins));
+  koa.use(errorBoundary(deps.logger));
   koa.use(health(deps.orm, migrations.map((m) => m.name)));
+  koa.use(metricsEndpoint(metrics, deps.config.metricsToken));
   const scim = scimRouter(deps);
   koa.use(scim.routes());
+  // OAuth 2.0 token endpoint (client credentials) for the SCIM door.
+  koa.use(oauthRouter(deps).routes());
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   koa.use(async function notFound(ctx) {
@@ -43,5 +60,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ctx.status = 404;
     ctx.body = { error: `no route for ${ctx.method} ${ctx.path}`, see: ['/graphql', '/scim/v2', '/healthz'] };
   });
-  return { koa, stop: () => graphql.stop() };
+  return {
+    koa,
+    stop: async () => {
+      metrics.stop();
+      await graphql.stop();
+    },
+  };
 }

@@ -52,7 +52,13 @@ export async function openRuntime(config: Config, logger: Logger, opts: { migrat
       database = { kind: 'embedded', dataDir: path.resolve(config.dataDir), port: db.port, sharedWithRunningServer: false };
     }
   }
-  const orm = await createOrm({ url, poolMax: config.dbPoolMax, logger: (m) => logger.debug({ orm: m }, 'orm') });
+  const orm = await createOrm({
+    url,
+    poolMax: config.dbPoolMax,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    logger: (m) => logger.debug({ orm: m }, 'orm'),
+  });
   try {
     if (opts.migrate) {
       const applied = await migrate(orm);

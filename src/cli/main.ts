@@ -12,6 +12,7 @@ import { SECRET_PREFIX, displayPrefix, generateSecret, hashSecret } from '../mod
 import { createTenant, listTenants } from '../modules/tenants/tenant.service.js';
 import { uuidv7 } from '../kernel/ids.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import { runTransfer, TRANSFER_USAGE } from './transfer.js';
 
 const USAGE = `Usage: npm run roster -- <command>
 
@@ -22,9 +23,11 @@ const USAGE = `Usage: npm run roster -- <command>
       Creates an operator key: it may create and list tenants, and see nothing inside them.
   migrate
       Applies pending database migrations and exits (for deployments that migrate as a separate job).
+${TRANSFER_USAGE}
 
 The database is DATABASE_URL, or the embedded one under ROSTER_DATA_DIR (shared with a running
-"npm start"). With --json, stdout carries exactly one JSON object; use "npm run -s" to keep npm quiet.`;
+"npm start"); import and export need neither. With --json, stdout carries exactly one JSON object; use
+"npm run -s" to keep npm quiet.`;
 
 const CLI_ACTOR = { kind: 'cli' as const, label: 'cli', permissions: new Set([Permission.TENANTS_MANAGE]) };
 
@@ -39,6 +42,8 @@ async function withRuntime<T>(config: Config, migrate: boolean, fn: (rt: Runtime
 }
 
 async function run(argv: string[]): Promise<number> {
+  // import / export talk to a running Roster over HTTP with an API key: no database, no local config.
+  if (argv[0] === 'import' || argv[0] === 'export') return runTransfer(argv);
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   const [cmd, sub, arg] = positionals;
   if (values.help || !cmd) {

@@ -12,4 +12,13 @@ export interface GraphQLContext {
   em: EntityManager;
   loaders: Loaders;
   config: Config;
+  /** What this operation costs against the tenant's rate limit (written by the limits plugin, not by resolvers). */
+  meter?: RequestMeter;
+}
+
+export interface RequestMeter {
+  /** The operation's cost (graphql/limits.ts), 0 until it is known. */
+  cost: number;
+  /** The tenant's bucket after the door took this request's first token; absent for unlimited callers. */
+  rateLimit?: { burst: number; remaining: number; costPerToken: number };
 }

@@ -1,6 +1,11 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
+import { isDatabaseUnavailable } from '../infra/db/unavailable.js';
 import { DomainError, ErrorCode } from '../kernel/errors.js';
+import { translateDbError } from '../infra/orm/db-errors.js';
+import { serviceUnavailableError } from './unavailable.js';
+import { isTimeout } from '../infra/db/timeouts.js';
+import { requestTimeoutError } from './rate-limit.js';
 
 export type Log = (err: unknown) => void;
 
@@ -11,7 +16,8 @@ export type Log = (err: unknown) => void;
  */
 export function createFormatError(log: Log) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    // Database errors that mean bad input (e.g. a NUL character) become INVALID_INPUT like any other.
+    const original = translateDbError(unwrapResolverError(error));
     if (original instanceof DomainError) {
       return {
         message: original.message,
@@ -25,6 +31,10 @@ export function createFormatError(log: Log) {
       return { ...formatted, message: 'this credential lacks the permission for this field', extensions: { code: ErrorCode.FORBIDDEN } };
     }
     if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    // The database is restarting or unreachable: a typed, retryable error (HTTP 503, see unavailable.ts).
+    if (isDatabaseUnavailable(original)) return { ...serviceUnavailableError(), path: formatted.path, locations: formatted.locations };
+    // statement_timeout, or the request deadline cancelled the statement: typed, retryable (HTTP 503, see rate-limit.ts).
+    if (isTimeout(original)) return { ...requestTimeoutError(), path: formatted.path, locations: formatted.locations };
     log(original);
     return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };

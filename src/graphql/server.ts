@@ -5,22 +5,30 @@ import { bodyParser } from '@koa/bodyparser';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Middleware } from 'koa';
 import type { Config } from '../config/env.js';
-import type { TenantScope } from '../kernel/scope.js';
+import type { Deadline } from '../kernel/deadline.js';
+import { Permission, type TenantScope } from '../kernel/scope.js';
 import type { Logger } from '../infra/logger.js';
-import { enterTenant } from '../infra/orm/session.js';
-import { authenticateApiKey } from '../modules/credentials/credential.service.js';
-import type { GraphQLContext } from './context.js';
+import { isTimeout } from '../infra/db/timeouts.js';
+import { inDoorTransaction } from '../infra/orm/door-transaction.js';
+import { requestDeadline } from '../http/middleware/deadline.js';
+import { chargeTokens, doorLimits, passDoor, type DoorResult } from '../modules/credentials/door.js';
+import { constantTimeEquals } from '../modules/credentials/secrets.js';
+import type { GraphQLContext, RequestMeter } from './context.js';
 import { createFormatError } from './format-error.js';
 import { limitsPlugin } from './limits.js';
 import { createLoaders } from './loaders.js';
+import { RATE_LIMITED, extraTokens, rateLimitPlugin, requestTimeoutError } from './rate-limit.js';
 import { getSchema } from './schema.js';
+import { serviceUnavailableError, serviceUnavailablePlugin } from './unavailable.js';
+import { rejectNul } from '../http/middleware/reject-nul.js';
+import { DB_UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../infra/db/unavailable.js';
 
 export const GRAPHQL_BODY_LIMIT = '1mb';
 
-function graphqlError(ctx: Parameters<Middleware>[0], status: number, code: string, message: string) {
+function graphqlError(ctx: Parameters<Middleware>[0], status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
   ctx.status = status;
   ctx.type = 'application/json';
-  ctx.body = { errors: [{ message, extensions: { code } }] };
+  ctx.body = { errors: [{ message, extensions: { code, ...extensions } }] };
 }
 
 export interface GraphqlDoor {
@@ -29,8 +37,8 @@ export interface GraphqlDoor {
 }
 
 /**
- * The GraphQL door: body parsing with a size limit, API-key authentication inside the request's
- * transaction (tenant set for row-level security), then Apollo. Every failure before Apollo is still a
+ * The GraphQL door: a request deadline, body parsing with a size limit, API-key authentication and rate
+ * limits, the request's transaction (tenant set for row-level security), then Apollo. Every failure before Apollo is still a
  * GraphQL-shaped JSON error with extensions.code.
  */
 export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; logger: Logger }): Promise<GraphqlDoor> {
@@ -42,7 +50,14 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError((err) => logger.error({ err }, 'graphql resolver failed')),
     // Apollo's default landing page loads assets from the internet; there is none here.
-    plugins: [ApolloServerPluginLandingPageDisabled(), limitsPlugin(schema, { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost })],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      limitsPlugin(schema, { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost, maxAliases: config.graphqlMaxAliases, maxFields: config.graphqlMaxFields }),
+      serviceUnavailablePlugin(),
+      rateLimitPlugin(),
+    ],
+    // Bounds parsing (and so validation) of hostile documents before anything else looks at them.
+    parseOptions: { maxTokens: config.graphqlMaxTokens },
   });
   await apollo.start();
 
@@ -54,36 +69,96 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       if (status === 413) return graphqlError(ctx, 413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${GRAPHQL_BODY_LIMIT}`);
       if (status === 415) return graphqlError(ctx, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
       if (status && status >= 400 && status < 500) return graphqlError(ctx, 400, 'BAD_REQUEST', `malformed request body: ${(err as Error).message}`);
+      // Authentication or the request's transaction (begin/commit) hit a database outage: retryable 503, nothing written.
+      if (isDatabaseUnavailable(err)) {
+        logger.warn({ err }, 'graphql request failed: database unavailable');
+        const e = serviceUnavailableError();
+        ctx.set('Retry-After', String(DB_UNAVAILABLE_RETRY_AFTER_SECONDS));
+        return graphqlError(ctx, 503, e.extensions.code, e.message);
+      }
+      // The request deadline passed (or a statement timed out outside a resolver): rolled back, retryable.
+      if (isTimeout(err)) {
+        logger.warn({ err }, 'graphql request failed: out of time');
+        const e = requestTimeoutError();
+        ctx.set('Retry-After', String(e.extensions.retryAfter));
+        return graphqlError(ctx, 503, e.extensions.code, e.message, { retryAfter: e.extensions.retryAfter });
+      }
       throw err;
     }
   };
 
+  const limits = doorLimits(config, 'graphql');
+  const costPerToken = config.rateLimits.graphql.costPerToken;
+  const operatorFromEnv: DoorResult = {
+    outcome: 'ok',
+    tenantId: null,
+    tenantSlug: null,
+    remaining: null,
+    actor: { kind: 'operator', label: 'operator (environment)', permissions: new Set([Permission.TENANTS_MANAGE]) },
+  };
+
+  /**
+   * API key → door (authentication and rate limits in one statement, modules/credentials/door.ts) → the
+   * request's transaction, tenant set for row-level security. 401 for a bad key; 429 RATE_LIMITED with
+   * Retry-After when the tenant's bucket is empty or this address failed too often. After the response,
+   * an expensive operation pays the rest of its cost (extraTokens): the next requests wait it out.
+   */
   const authenticate: Middleware = async function graphqlAuthenticate(ctx, next) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
     if (!match) {
       ctx.set('WWW-Authenticate', 'Bearer');
       return graphqlError(ctx, 401, 'UNAUTHENTICATED', 'send an API key as "Authorization: Bearer <key>"');
     }
-    await orm.em.fork().transactional(async (em) => {
-      const auth = await authenticateApiKey(em, match[1], config.operatorKey);
-      if (!auth) {
+    const door =
+      config.operatorKey && constantTimeEquals(match[1], config.operatorKey)
+        ? operatorFromEnv
+        : await passDoor(
+            orm.em.fork(),
+            { door: 'graphql', credential: { kind: 'api_key', secret: match[1] }, hostSlug: null, clientIp: ctx.ip, requestId: ctx.state.requestId, userAgent: ctx.get('user-agent') || undefined },
+            limits,
+          );
+    switch (door.outcome) {
+      case 'invalid':
+        logger.warn({ door: 'graphql', reason: door.reason, credentialPrefix: door.prefix, credentialTenantId: door.tenantId ?? undefined }, 'authentication failed');
         ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
         return graphqlError(ctx, 401, 'UNAUTHENTICATED', 'the API key is invalid or revoked');
-      }
-      let scope: TenantScope | null = null;
-      if (auth.tenantId) {
-        await enterTenant(em, auth.tenantId);
-        scope = { tenantId: auth.tenantId, actor: auth.actor, door: 'graphql', requestId: ctx.state.requestId, em };
-      }
-      const context: GraphQLContext = { actor: auth.actor, scope, em, loaders: createLoaders(scope), config };
+      case 'auth_blocked':
+        ctx.set('Retry-After', String(door.retryAfter));
+        return graphqlError(ctx, 429, RATE_LIMITED, `too many failed authentications from this address; retry after ${door.retryAfter} seconds`, { retryAfter: door.retryAfter, reason: 'AUTHENTICATION_FAILURES' });
+      case 'rate_limited':
+        ctx.set('Retry-After', String(door.retryAfter));
+        return graphqlError(ctx, 429, RATE_LIMITED, `rate limit of this tenant exceeded (${limits.rps} requests per second, bursts of ${limits.burst}); retry after ${door.retryAfter} seconds`, { retryAfter: door.retryAfter });
+    }
+    const { tenantId, actor } = door;
+    const meter: RequestMeter = { cost: 0, ...(door.remaining !== null ? { rateLimit: { burst: limits.burst, remaining: door.remaining, costPerToken } } : {}) };
+    if (door.remaining !== null) {
+      ctx.set('X-RateLimit-Limit', String(limits.burst));
+      ctx.set('X-RateLimit-Remaining', String(Math.max(0, Math.floor(door.remaining))));
+    }
+    const deadline = ctx.state.deadline as Deadline | undefined;
+    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em) => {
+      const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
+      const context: GraphQLContext = { actor, scope, em, loaders: createLoaders(scope), config, meter };
       ctx.state.graphql = context;
       await next();
     });
+    const extra = tenantId && meter.rateLimit ? extraTokens(meter.cost, costPerToken) : 0;
+    if (tenantId && extra > 0) {
+      await chargeTokens(orm.em.fork(), tenantId, 'graphql', extra, limits).catch((err: unknown) => logger.warn({ err }, 'could not charge the query cost to the rate limit'));
+    }
   };
 
   const apolloMiddleware = koaMiddleware(apollo, { context: async ({ ctx }) => ctx.state.graphql as GraphQLContext });
   return {
-    middleware: [edgeErrors, bodyParser({ enableTypes: ['json'], jsonLimit: GRAPHQL_BODY_LIMIT, encoding: 'utf-8' }), authenticate, apolloMiddleware],
+    middleware: [
+      edgeErrors,
+      // Everything below, body reading included, answers within ROSTER_REQUEST_TIMEOUT_MS or fails with 503.
+      requestDeadline(config.requestTimeoutMs, logger),
+      bodyParser({ enableTypes: ['json'], jsonLimit: GRAPHQL_BODY_LIMIT, encoding: 'utf-8' }),
+      rejectNul(),
+      authenticate,
+      apolloMiddleware,
+    ],
     stop: () => apollo.stop(),
   };
 }

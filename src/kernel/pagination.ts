@@ -1,4 +1,5 @@
 import { DomainError, ErrorCode } from './errors.js';
+import { isUuid } from './ids.js';
 
 /** Relay connection arguments, as both GraphQL and internal callers pass them. */
 export interface PageArgs {
@@ -25,7 +26,7 @@ export const encodeCursor = (key: string | number | null, id: string): string =>
 export function decodeCursor(cursor: string, field: string): { key: string | number | null; id: string } {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[1] === 'string' && (v[0] === null || typeof v[0] === 'string' || typeof v[0] === 'number')) {
+    if (Array.isArray(v) && v.length === 2 && isUuid(v[1]) && (v[0] === null || typeof v[0] === 'string' || typeof v[0] === 'number')) {
       return { key: v[0], id: v[1] };
     }
   } catch {

@@ -19,7 +19,7 @@ export const TENANT_PERMISSIONS: Permission[] = [
 export type Door = 'graphql' | 'scim' | 'cli' | 'system';
 
 export interface Actor {
-  kind: 'api_key' | 'scim_credential' | 'operator' | 'cli' | 'system';
+  kind: 'api_key' | 'scim_credential' | 'oauth_client' | 'operator' | 'cli' | 'system';
   /** Credential id, when the actor is a stored credential. */
   id?: string;
   /** Human-readable: key name, credential prefix, 'cli'. Never a secret. */

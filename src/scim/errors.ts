@@ -1,4 +1,8 @@
+import { DB_UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../infra/db/unavailable.js';
+import { isTimeout } from '../infra/db/timeouts.js';
+import { TIMEOUT_RETRY_AFTER_SECONDS } from '../kernel/deadline.js';
 import { DomainError, ErrorCode } from '../kernel/errors.js';
+import { translateDbError } from '../infra/orm/db-errors.js';
 import { ScimFilterError } from './filter/errors.js';
 import { ScimPatchError } from './patch/errors.js';
 import { ERROR } from './schemas/urns.js';
@@ -51,7 +55,8 @@ const DOMAIN: Record<ErrorCode, { status: number; scimType?: ScimType }> = {
  * The one translation of every failure to the SCIM error shape. Unknown errors return null (the caller
  * logs them and answers a bare 500 SCIM error without internals).
  */
-export function toScimError(err: unknown): { status: number; body: ScimErrorBody; headers?: Record<string, string> } | null {
+export function toScimError(raw: unknown): { status: number; body: ScimErrorBody; headers?: Record<string, string> } | null {
+  const err = translateDbError(raw);
   if (err instanceof ScimError) return { status: err.status, body: scimErrorBody(err.status, err.message, err.scimType), headers: err.headers };
   if (err instanceof ScimFilterError) return { status: 400, body: scimErrorBody(400, err.message, err.scimType) };
   if (err instanceof ScimPatchError) return { status: 400, body: scimErrorBody(400, err.message, err.scimType) };
@@ -67,6 +72,17 @@ export function toScimError(err: unknown): { status: number; body: ScimErrorBody
   // Body-parser failures (http-errors): malformed JSON, too large, wrong charset.
   if (status === 413) return { status: 413, body: scimErrorBody(413, 'the request body is too large', 'tooMany') };
   if (status === 415) return { status: 415, body: scimErrorBody(415, 'send application/scim+json or application/json') };
+  if (e?.name === 'NulCharacterError') return { status: 400, body: scimErrorBody(400, e.message ?? 'U+0000 is not accepted', 'invalidValue') };
   if (status === 400) return { status: 400, body: scimErrorBody(400, `malformed request body: ${e.message ?? 'invalid JSON'}`, 'invalidSyntax') };
+  // Out of time (request deadline or statement_timeout): the transaction was rolled back.
+  if (isTimeout(err)) {
+    const retry = String(TIMEOUT_RETRY_AFTER_SECONDS);
+    return { status: 503, body: scimErrorBody(503, `the request took too long and was abandoned; nothing was changed; retry after ${retry} seconds`), headers: { 'Retry-After': retry } };
+  }
+  // Database restarting, unreachable, out of connections, or a transaction to retry: nothing was written.
+  if (isDatabaseUnavailable(err)) {
+    const retry = String(DB_UNAVAILABLE_RETRY_AFTER_SECONDS);
+    return { status: 503, body: scimErrorBody(503, `the service is temporarily unavailable; nothing was changed; retry after ${retry} seconds`), headers: { 'Retry-After': retry } };
+  }
   return null;
 }

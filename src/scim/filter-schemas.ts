@@ -5,7 +5,7 @@ import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas/urns.js';
 /**
  * Where each filterable SCIM attribute lives in SQL (alias `u` for users, `r` for roles/groups). Only
  * these expressions ever reach SQL: attribute names from a request are looked up here, never interpolated.
- * Index-backed lookups: userName (lower(user_name)), externalId, id, emails.value (GIN), displayName of
+ * Index-backed lookups: userName (user_name_lower), externalId, id, emails.value (GIN), displayName of
  * groups (lower(display_name)), meta.lastModified / meta.created ((tenant_id, updated_at|created_at)).
  */
 const col = (sql: string, type: ScalarColumn['type'] = 'string', caseExact = false, notNull = false): ScalarColumn => ({ kind: 'column', sql, type, caseExact, notNull });
@@ -21,7 +21,9 @@ export function userFilterSchema(customUrn: string, customDecls: CustomAttribute
   const attributes: Record<string, AttrMapping> = {
     id: col('u.id', 'uuid', true, true),
     externalid: col('u.external_id', 'string', true),
-    username: col('u.user_name', 'string', false, true),
+    // The stored lower(user_name): comparisons lower only the parameter, so the index serves them under
+    // row-level security too (lower() on a column is not leakproof; see Migration20261122020000_perf).
+    username: { ...col('u.user_name_lower', 'string', false, true), storedLower: true },
     'name.formatted': col('u.formatted_name'),
     'name.familyname': col('u.family_name'),
     'name.givenname': col('u.given_name'),

@@ -3,8 +3,11 @@ import Router from '@koa/router';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Middleware } from 'koa';
 import type { Config } from '../config/env.js';
+import { requestDeadline } from '../http/middleware/deadline.js';
+import { rejectNul } from '../http/middleware/reject-nul.js';
 import type { Logger } from '../infra/logger.js';
 import { ScimError } from './errors.js';
+import { bulkHandler, bulkPayloadLimit } from './handlers/bulk.js';
 import type { ScimContext } from './handlers/common.js';
 import { getResourceType, getSchema, listResourceTypes, listSchemas, SCIM_MAX_PAYLOAD_BYTES, serviceProviderConfig } from './handlers/discovery.js';
 import { createGroup, deleteGroup, getGroup, listGroupsHandler, patchGroup, replaceGroup, searchGroupsHandler } from './handlers/groups.js';
@@ -31,9 +34,14 @@ const requireJsonBody: Middleware = async function scimContentType(ctx, next) {
 export function scimRouter(deps: { orm: MikroORM; config: Config; logger: Logger }): Router {
   const router = new Router({ prefix: '/scim/v2' });
   router.use(scimErrors(deps.logger));
+  // Everything below, body reading included, answers within ROSTER_REQUEST_TIMEOUT_MS or fails with 503.
+  router.use(requestDeadline(deps.config.requestTimeoutMs, deps.logger));
   router.use(requireJsonBody);
+  // /Bulk: an oversized body is refused before it is read, naming maxPayloadSize.
+  router.use('/Bulk', bulkPayloadLimit);
   router.use(bodyParser({ enableTypes: ['json'], extendTypes: { json: ['application/scim+json', 'application/json'] }, jsonLimit: SCIM_MAX_PAYLOAD_BYTES, encoding: 'utf-8' }));
-  router.use(scimAuth(deps.orm, deps.config));
+  router.use(rejectNul());
+  router.use(scimAuth(deps.orm, deps.config, deps.logger));
 
   router.get('/ServiceProviderConfig', h(serviceProviderConfig));
   router.get('/ResourceTypes', h(listResourceTypes));
@@ -56,6 +64,8 @@ export function scimRouter(deps: { orm: MikroORM; config: Config; logger: Logger
   router.put('/Groups/:id', h(replaceGroup));
   router.patch('/Groups/:id', h(patchGroup));
   router.delete('/Groups/:id', h(deleteGroup));
+
+  router.post('/Bulk', h(bulkHandler));
 
   router.all('/{*rest}', () => {
     throw new ScimError(404, 'no such SCIM endpoint; see /scim/v2/ResourceTypes');

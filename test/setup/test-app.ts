@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/infra/logger.js';
 import { createOrm } from '../../src/infra/orm/orm.js';
 
@@ -52,18 +53,39 @@ export async function postGraphql<T>(baseUrl: string, key: string | null, query:
   return { status: res.status, data: body.data ?? null, errors: body.errors, extensions: body.extensions };
 }
 
+/**
+ * Rate limits in tests: effectively off unless a test asks for them (test/integration/hardening passes
+ * small ones). Every test talks from 127.0.0.1 and some drive one tenant hard; the product defaults
+ * (README "Limits and rate limiting") would turn their requests into 429s.
+ */
+const TEST_RATE_LIMITS: Record<string, string> = {
+  ROSTER_RATE_LIMIT_SCIM_RPS: '0',
+  ROSTER_RATE_LIMIT_GRAPHQL_RPS: '0',
+  ROSTER_AUTH_FAILURE_RATE_PER_MINUTE: '0',
+};
+
+export interface TestAppOptions {
+  /** Where the service's log lines go (with `logLevel`); default: TEST_LOG_LEVEL to stdout, or nothing. */
+  logDestination?: DestinationStream;
+  logLevel?: string;
+}
+
 /** The real service on an ephemeral port over the test database, with real HTTP. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const url = process.env.ROSTER_TEST_DATABASE_URL;
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  // `env.DATABASE_URL` points one app at another database (e.g. a dedicated server a test restarts).
+  const url = env.DATABASE_URL ?? process.env.ROSTER_TEST_DATABASE_URL;
   if (!url) throw new Error('ROSTER_TEST_DATABASE_URL is not set: run the tests through jest (test/setup/global-setup.ts)');
   const operatorKey = `rst_op_test_${randomBytes(24).toString('hex')}`;
-  const config = loadConfig({ DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent', ROSTER_BASE_DOMAIN: 'roster.test', ROSTER_OPERATOR_KEY: operatorKey, ...env });
-  const orm = await createOrm({ url, poolMax: 10 });
-  const app = await createApp({ orm, config, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', ROSTER_BASE_DOMAIN: 'roster.test', ROSTER_OPERATOR_KEY: operatorKey, ...TEST_RATE_LIMITS, ...env, DATABASE_URL: url });
+  const orm = await createOrm({ url, poolMax: 10, connectTimeoutMs: config.dbConnectTimeoutMs, statementTimeoutMs: config.dbStatementTimeoutMs });
+  const logger = createLogger(options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent', options.logDestination);
+  const app = await createApp({ orm, config, logger });
   const server = app.koa.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // An idle connection the server drops (a test restarting PostgreSQL) must not crash the test process.
+  pool.on('error', () => {});
 
   const createTenant = async (slug = uniqueSlug()): Promise<TestTenant> => {
     const res = await postGraphql<{ createTenant: { tenant: { id: string; slug: string; scimBaseUrl: string }; scimToken: string; apiKey: string; userErrors: unknown[] } }>(

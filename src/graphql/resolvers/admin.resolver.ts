@@ -6,6 +6,7 @@ import { Permission, TENANT_PERMISSIONS, type TenantScope } from '../../kernel/s
 import { enterTenant } from '../../infra/orm/session.js';
 import { translatingDbErrors } from '../../infra/orm/db-errors.js';
 import { listAuditEvents } from '../../modules/audit/audit.queries.js';
+import { recordAudit } from '../../modules/audit/audit.service.js';
 import type { AuditEvent as AuditEventEntity } from '../../modules/audit/audit-event.entity.js';
 import type { ApiKey as ApiKeyEntity, ScimCredential as ScimCredentialEntity } from '../../modules/credentials/credential.entity.js';
 import { createApiKey, generateScimCredential, listApiKeys, listScimCredentials, revokeApiKey, revokeScimCredentials } from '../../modules/credentials/credential.service.js';
@@ -70,6 +71,7 @@ export class TenantResolver {
 export async function provisionTenantCredentials(em: EntityManager, tenantId: string, actor: TenantScope['actor'], door: TenantScope['door']): Promise<{ scimToken: string; apiKey: string }> {
   await enterTenant(em, tenantId);
   const scope: TenantScope = { tenantId, actor, door, em };
+  recordAudit(scope, { action: 'tenant.created', targetType: 'tenant', targetId: tenantId });
   const { secret: scimToken } = await generateScimCredential(scope, { kind: 'bearer' });
   const { secret: apiKey } = await createApiKey(scope, { name: 'admin', permissions: TENANT_PERMISSIONS });
   return { scimToken, apiKey };
@@ -179,7 +181,7 @@ export class AuditResolver {
     return { kind: e.actorKind, id: e.actorId ?? null, label: e.actorLabel ?? null };
   }
   @FieldResolver(() => String, { nullable: true }) targetId(@Root() e: AuditEventEntity) {
-    const type = ({ user: 'User', team: 'Team', role: 'Role', credential: 'ScimCredential', api_key: 'ApiKey', custom_attribute: 'CustomAttribute', tenant: 'Tenant' } as const)[e.targetType as 'user'];
+    const type = ({ user: 'User', team: 'Team', role: 'Role', credential: 'ScimCredential', api_key: 'ApiKey', custom_attribute: 'CustomAttribute', tenant: 'Tenant', webhook_subscription: 'WebhookSubscription', oauth_client: 'OAuthClient' } as const)[e.targetType as 'user'];
     return e.targetId && type ? toGlobalId(type, e.targetId) : null;
   }
 }

@@ -2,8 +2,11 @@ import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { Permission } from '../../kernel/scope.js';
 import { AuditEvent } from '../../modules/audit/audit-event.entity.js';
 import { ApiKey, ScimCredential } from '../../modules/credentials/credential.entity.js';
+import { OAuthClient } from '../../modules/credentials/oauth.entity.js';
 import { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
+import { getJob } from '../../modules/bulk/bulk-job.service.js';
 import { getTenant } from '../../modules/tenants/tenant.service.js';
+import { getWebhookSubscription } from '../../modules/webhooks/webhook.service.js';
 import type { GraphQLContext } from '../context.js';
 import { fromGlobalId } from '../ids.js';
 import { Node } from '../types/common.js';
@@ -35,6 +38,12 @@ async function resolveNode(ctx: GraphQLContext, globalId: string): Promise<objec
       return can(Permission.INTEGRATIONS_MANAGE) ? scope.em.findOne(ScimCredential, { id, tenantId: scope.tenantId }) : null;
     case 'ApiKey':
       return can(Permission.INTEGRATIONS_MANAGE) ? scope.em.findOne(ApiKey, { id, tenantId: scope.tenantId }) : null;
+    case 'OAuthClient':
+      return can(Permission.INTEGRATIONS_MANAGE) ? scope.em.findOne(OAuthClient, { id, tenantId: scope.tenantId }) : null;
+    case 'BulkJob':
+      return can(Permission.DIRECTORY_READ) ? getJob(scope, id) : null;
+    case 'WebhookSubscription':
+      return can(Permission.INTEGRATIONS_MANAGE) ? getWebhookSubscription(scope, id) : null;
   }
 }
 

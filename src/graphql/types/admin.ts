@@ -82,7 +82,7 @@ export class GenerateScimCredentialPayload {
 
 @ObjectType()
 export class RevokePayload {
-  @Field(() => Int) revoked!: number;
+  @Field(() => Int, { nullable: true, description: 'How many credentials were revoked; null when the mutation did not apply (see userErrors).' }) revoked!: number | null;
   @Field(() => [UserError]) userErrors!: UserError[];
 }
 

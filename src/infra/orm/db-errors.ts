@@ -17,8 +17,15 @@ const CONSTRAINTS: Record<string, { code: ErrorCode; message: string; field?: st
   role_members_user_id_fkey: { code: ErrorCode.NOT_FOUND, message: 'a member is not a user of this tenant', field: 'members', reason: 'MEMBER_NOT_FOUND' },
 };
 
+/** SQLSTATEs that mean the input itself was unacceptable to PostgreSQL (e.g. a NUL character in text). */
+const INVALID_TEXT = new Set(['22021', '22P05', '54000']);
+
 export function translateDbError(err: unknown): unknown {
   const e = err as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } } | null;
+  const sqlState = e?.code ?? e?.cause?.code;
+  if (sqlState && INVALID_TEXT.has(sqlState)) {
+    return new DomainError(ErrorCode.INVALID_INPUT, 'text values must be valid UTF-8 without NUL characters, within size limits', { reason: 'INVALID_TEXT' });
+  }
   const constraint = e?.constraint ?? e?.cause?.constraint;
   if (constraint && CONSTRAINTS[constraint]) {
     const c = CONSTRAINTS[constraint];

@@ -1,20 +1,45 @@
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
+import { guardPool } from '../db/pool-guard.js';
 import { Migrator } from '@mikro-orm/migrations';
 import { Migration20261122000000_initial } from '../../../migrations/Migration20261122000000_initial.js';
+import { Migration20261122020000_perf } from '../../../migrations/Migration20261122020000_perf.js';
+import { Migration20261122030000_bulk_jobs } from '../../../migrations/Migration20261122030000_bulk_jobs.js';
+import { Migration20261122040000_webhooks } from '../../../migrations/Migration20261122040000_webhooks.js';
+import { Migration20261122050000_rate_limits } from '../../../migrations/Migration20261122050000_rate_limits.js';
+import { Migration20261122060000_oauth } from '../../../migrations/Migration20261122060000_oauth.js';
 import { TenantSchema } from '../../modules/tenants/tenant.entity.js';
 import { UserSchema } from '../../modules/users/user.entity.js';
 import { TeamSchema } from '../../modules/teams/team.entity.js';
 import { RoleSchema } from '../../modules/roles/role.entity.js';
 import { CustomAttributeSchema } from '../../modules/custom-attributes/custom-attribute.entity.js';
 import { ApiKeySchema, ScimCredentialSchema } from '../../modules/credentials/credential.entity.js';
+import { OAuthClientSchema, OAuthClientSecretSchema } from '../../modules/credentials/oauth.entity.js';
 import { AuditEventSchema } from '../../modules/audit/audit-event.entity.js';
+import { WebhookEventSchema, WebhookSubscriptionSchema } from '../../modules/webhooks/webhook.entity.js';
 
 /** Every migration, in order. Listed explicitly so that nothing depends on globbing files at run time. */
-export const migrations = [{ name: 'Migration20261122000000_initial', class: Migration20261122000000_initial }];
+export const migrations = [
+  { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
+  { name: 'Migration20261122020000_perf', class: Migration20261122020000_perf },
+  { name: 'Migration20261122030000_bulk_jobs', class: Migration20261122030000_bulk_jobs },
+  { name: 'Migration20261122040000_webhooks', class: Migration20261122040000_webhooks },
+  { name: 'Migration20261122050000_rate_limits', class: Migration20261122050000_rate_limits },
+  { name: 'Migration20261122060000_oauth', class: Migration20261122060000_oauth },
+];
 
 export interface OrmOptions {
   url: string;
   poolMax?: number;
+  /**
+   * Bound (ms) on opening a connection and on waiting for a free one: during a database outage or
+   * failover requests fail fast (the doors answer 503) instead of hanging. Default 5000.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * PostgreSQL `statement_timeout` (ms) of every connection of the pool, sent as a startup parameter (no
+   * round trip). Unset or 0: none. Migrations lift it for their own transaction (see migrate()).
+   */
+  statementTimeoutMs?: number;
   debug?: boolean;
   /** Where the ORM's own messages (migrator progress) go; stdout stays clean for CLI output. */
   logger?: (message: string) => void;
@@ -24,7 +49,7 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
   return MikroORM.init(
     defineConfig({
       clientUrl: opts.url,
-      entities: [TenantSchema, UserSchema, TeamSchema, RoleSchema, CustomAttributeSchema, ScimCredentialSchema, ApiKeySchema, AuditEventSchema],
+      entities: [TenantSchema, UserSchema, TeamSchema, RoleSchema, CustomAttributeSchema, ScimCredentialSchema, ApiKeySchema, AuditEventSchema, WebhookSubscriptionSchema, WebhookEventSchema, OAuthClientSchema, OAuthClientSecretSchema],
       extensions: [Migrator],
       migrations: {
         migrationsList: migrations,
@@ -35,6 +60,15 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
         snapshot: false,
       },
       pool: { min: 0, max: opts.poolMax ?? 10 },
+      // node-postgres pool options. A connection the server dropped (restart, failover) is discarded by
+      // the pool and replaced by a new one on the next acquire: recovery needs no action (guardPool makes
+      // sure a connection lost mid-transaction is given back too; see infra/db/pool-guard.ts).
+      driverOptions: {
+        connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+        keepAlive: true,
+        onPoolCreated: guardPool,
+        ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+      },
       debug: opts.debug ?? false,
       logger: opts.logger ?? (() => {}),
       // Request code must always work on a fork bound to the request's transaction (see http/tenant-scope).
@@ -46,7 +80,7 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
         tenant: {
           name: 'tenant',
           cond: (args: { tenantId: string }) => ({ tenantId: args.tenantId }),
-          entity: ['User', 'Team', 'Role', 'CustomAttribute', 'AuditEvent'],
+          entity: ['User', 'Team', 'Role', 'CustomAttribute', 'AuditEvent', 'WebhookSubscription', 'WebhookEvent'],
           default: true,
         },
       },
@@ -55,6 +89,11 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
 }
 
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const done = await orm.migrator.up();
+  // One transaction for every pending migration (allOrNothing), free of the pool's statement_timeout:
+  // a migration may legitimately take longer than any request.
+  const done = await orm.em.fork().transactional(async (em) => {
+    await em.execute('set local statement_timeout = 0');
+    return orm.migrator.up({ transaction: em.getTransactionContext() });
+  });
   return done.map((m) => m.name);
 }

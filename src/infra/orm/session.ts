@@ -18,6 +18,14 @@ export async function enterTenant(em: EntityManager, tenantId: string): Promise<
   em.setFilterParams('tenant', { tenantId });
 }
 
+/**
+ * Parameterises the ORM tenant filter for a transaction whose `roster.tenant_id` authentication already
+ * set (the credential lookup functions do both in one round trip).
+ */
+export function useTenantFilter(em: EntityManager, tenantId: string): void {
+  em.setFilterParams('tenant', { tenantId });
+}
+
 /** A transaction for operator work: tenants and operator keys only; no tenant's directory is visible. */
 export async function inOperatorTransaction<T>(orm: MikroORM, fn: (em: EntityManager) => Promise<T>): Promise<T> {
   return orm.em.fork().transactional(async (em) => {

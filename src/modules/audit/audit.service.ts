@@ -1,19 +1,20 @@
 import { uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
+import { recordWebhookEvent } from '../webhooks/webhook.outbox.js';
 import { AuditEvent } from './audit-event.entity.js';
 
 export type Changes = Record<string, { before: unknown; after: unknown }>;
 
 export interface AuditRecord {
   action: string;
-  targetType: 'user' | 'team' | 'role' | 'credential' | 'api_key' | 'custom_attribute' | 'tenant';
+  targetType: 'user' | 'team' | 'role' | 'credential' | 'api_key' | 'custom_attribute' | 'tenant' | 'bulk_job' | 'webhook_subscription' | 'oauth_client';
   targetId?: string | null;
   changes?: Changes;
 }
 
 /**
  * Persists an audit event in the scope's unit of work: it is flushed, and committed, with the change it
- * describes, or not at all.
+ * describes, or not at all. So is the webhook outbox row of a webhook-worthy action (modules/webhooks).
  */
 export function recordAudit(scope: TenantScope, rec: AuditRecord): AuditEvent {
   const event = scope.em.create(AuditEvent, {
@@ -30,6 +31,7 @@ export function recordAudit(scope: TenantScope, rec: AuditRecord): AuditEvent {
     changes: rec.changes ?? {},
     requestId: scope.requestId ?? null,
   });
+  recordWebhookEvent(scope, event);
   return event;
 }
 
@@ -39,7 +41,20 @@ export function diff<T extends object>(before: Partial<T>, after: Partial<T>, ke
   for (const k of keys) {
     const b = before[k] ?? null;
     const a = after[k] ?? null;
-    if (JSON.stringify(b) !== JSON.stringify(a)) out[k as string] = { before: b, after: a };
+    if (canonicalJson(b) !== canonicalJson(a)) out[k as string] = { before: b, after: a };
   }
   return out;
+}
+
+/**
+ * JSON with object keys sorted: values read back from jsonb come with jsonb's key order (shortest key
+ * first), values just built with the code's, and the two must compare equal, or re-sending an unchanged
+ * user (an IdP's PUT, a bulk upsert) would count as a change.
+ */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
 }

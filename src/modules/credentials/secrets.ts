@@ -10,6 +10,10 @@ export const SECRET_PREFIX = {
   scimBasic: 'rst_basic_',
   apiKey: 'rst_key_',
   operatorKey: 'rst_op_',
+  /** OAuth 2.0 client secret (SCIM client credentials grant). */
+  oauthClientSecret: 'rst_oauth_',
+  /** OAuth 2.0 access token issued by /oauth/token. */
+  oauthAccessToken: 'rst_at_',
 } as const;
 
 export function generateSecret(prefix: string): string {
@@ -20,6 +24,13 @@ export const hashSecret = (secret: string): Buffer => createHash('sha256').updat
 
 /** The first characters shown in listings, enough to recognise a secret, far too few to use it. */
 export const displayPrefix = (secret: string): string => secret.slice(0, secret.indexOf('_', 4) + 5);
+
+/**
+ * What an audit record or log line may say about a presented (failed) credential: the display prefix of
+ * something shaped like a Roster secret, else only that it was not one. Never more of the secret.
+ */
+export const presentedPrefix = (secret: string): string =>
+  /^rst_[a-z]+_[A-Za-z0-9_-]{8,}$/.test(secret) ? displayPrefix(secret) : 'unrecognised';
 
 export function constantTimeEquals(a: string, b: string): boolean {
   const ha = hashSecret(a);

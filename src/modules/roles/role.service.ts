@@ -188,8 +188,12 @@ export async function ensureRoleByName(scope: TenantScope, rawName: string): Pro
      limit 1`,
     [uuidv7(), scope.tenantId, displayName, scope.tenantId, displayName],
   );
-  if (rows[0].created) recordAudit(scope, { action: 'role.created', targetType: 'role', targetId: rows[0].id, changes: { displayName: { before: null, after: displayName } } });
-  return rows[0].id;
+  // Under concurrency the insert can wait for another transaction creating the same role and then do
+  // nothing, while the select still sees the snapshot from before that commit: read it again.
+  const row =
+    rows[0] ?? (await scope.em.execute<Array<{ id: string; created: boolean }>>(`select id, false as created from roles where tenant_id = ? and lower(display_name) = lower(?)`, [scope.tenantId, displayName]))[0];
+  if (row.created) recordAudit(scope, { action: 'role.created', targetType: 'role', targetId: row.id, changes: { displayName: { before: null, after: displayName } } });
+  return row.id;
 }
 
 /**

@@ -38,7 +38,10 @@ export async function ensureTeamByName(scope: TenantScope, rawName: string): Pro
      limit 1`,
     [uuidv7(), scope.tenantId, name, scope.tenantId, name],
   );
-  const row = rows[0];
+  // Under concurrency the insert can wait for another transaction creating the same team and then do
+  // nothing, while the select still sees the snapshot from before that commit: read it again.
+  const row =
+    rows[0] ?? (await scope.em.execute<Array<{ id: string; created: boolean }>>(`select id, false as created from teams where tenant_id = ? and lower(name) = lower(?)`, [scope.tenantId, name]))[0];
   if (row.created) recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
   return row.id;
 }
@@ -112,7 +115,11 @@ async function assertNoTeamCycle(scope: TenantScope, teamId: string, newParentId
 export async function deleteTeam(scope: TenantScope, id: string): Promise<void> {
   const team = await requireTeam(scope, id, 'id');
   await scope.em.execute(`update teams set parent_id = ?, version = version + 1, updated_at = now() where tenant_id = ? and parent_id = ?`, [team.parentId, scope.tenantId, team.id]);
-  await scope.em.execute(`update users set team_id = null, version = version + 1, updated_at = now() where tenant_id = ? and team_id = ?`, [scope.tenantId, team.id]);
+  const members = await scope.em.execute<Array<{ id: string }>>(
+    `update users set team_id = null, version = version + 1, updated_at = now() where tenant_id = ? and team_id = ? returning id`,
+    [scope.tenantId, team.id],
+  );
+  for (const m of members) recordAudit(scope, { action: 'user.updated', targetType: 'user', targetId: m.id, changes: { teamId: { before: team.id, after: null } } });
   recordAudit(scope, { action: 'team.deleted', targetType: 'team', targetId: team.id, changes: { name: { before: team.name, after: null } } });
   scope.em.remove(team);
   await scope.em.flush();

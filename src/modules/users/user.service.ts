@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { TEXT_LIST, jsonList } from '../../infra/orm/sql.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
@@ -63,6 +64,23 @@ function normaliseEmails(emails: Array<{ value: string; type?: string | null; pr
   return out;
 }
 
+/**
+ * Phone numbers and addresses as stored: unassigned sub-attributes (null or "") left out rather than kept
+ * as nulls, and `primary` only where true and on one element at most (RFC 7643 §2.4, §2.5), as for emails.
+ */
+function normaliseComplexList<T>(items: ReadonlyArray<Record<string, unknown>>): T[] {
+  let primarySeen = false;
+  return items.map((item) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(item)) {
+      if (k === 'primary') {
+        if (v === true && !primarySeen) out.primary = primarySeen = true;
+      } else if (v !== null && v !== undefined && v !== '') out[k] = v;
+    }
+    return out as T;
+  });
+}
+
 /** Finds a live user by Roster id or externalId (an id match wins). */
 async function resolveManagerRef(scope: TenantScope, ref: string): Promise<string | null> {
   const rows = await scope.em.execute<Array<{ id: string }>>(
@@ -83,6 +101,8 @@ async function applyFields(scope: TenantScope, user: User, cmd: UpdateUserComman
   const target = user as unknown as Record<string, unknown>;
   for (const k of SIMPLE) if (cmd[k] !== undefined) target[k] = cmd[k] ?? (k === 'phoneNumbers' || k === 'addresses' ? [] : null);
   if (cmd.emails !== undefined) user.emails = normaliseEmails(cmd.emails ?? []);
+  if (cmd.phoneNumbers !== undefined) user.phoneNumbers = normaliseComplexList(cmd.phoneNumbers ?? []);
+  if (cmd.addresses !== undefined) user.addresses = normaliseComplexList(cmd.addresses ?? []);
   if (cmd.active !== undefined && cmd.active !== null && cmd.active !== user.active) {
     user.active = cmd.active;
     user.deactivatedAt = cmd.active ? null : new Date();
@@ -166,9 +186,26 @@ export async function createUser(scope: TenantScope, input: CreateUserCommand): 
   return user;
 }
 
+/**
+ * The user, locked until the transaction ends (SELECT … FOR UPDATE): concurrent changes to one user (an
+ * IdP sending overlapping PATCHes) queue up instead of failing on a stale version.
+ */
+async function requireUserForUpdate(scope: TenantScope, id: string): Promise<User> {
+  if (!isUuid(id)) throw notFound('user', 'id');
+  const user = await scope.em.findOne(User, { id, tenantId: scope.tenantId, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  if (!user) throw notFound('user', 'id');
+  return user;
+}
+
 export async function updateUser(scope: TenantScope, id: string, input: UpdateUserCommand, opts: UpdateOptions = {}): Promise<User> {
   const cmd = parseInput(UpdateUserCommand, input);
-  const user = await requireUser(scope, id);
+  // Lock order: the tenant's org lock before the user's row lock. Taking them the other way round
+  // deadlocks concurrent manager changes (A→B locks A then waits for the org lock, while B→A holds the
+  // org lock and its foreign-key check on A waits for A's row lock). A change of externalId may link
+  // pending reports (backfill), which takes the org lock too.
+  const seen = await getUser(scope, id);
+  if ((cmd.manager !== undefined && cmd.manager !== null) || (cmd.externalId !== undefined && (cmd.externalId || null) !== (seen?.externalId ?? null))) await lockOrg(scope);
+  const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
     throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`, { reason: 'VERSION_MISMATCH' });
   }
@@ -176,6 +213,9 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   if (cmd.manager !== undefined && cmd.manager !== null) await lockOrg(scope);
   const { managerSet } = await applyFields(scope, user, cmd, opts);
   const changes = diff(before, snapshot(user), AUDITED);
+  // A field given again with equal content keeps its loaded value: JSON read back from jsonb has another
+  // key order than JSON just built, which the ORM would otherwise write (a version bump with no audit entry).
+  for (const k of AUDITED as string[]) if (!(k in changes)) (user as unknown as Record<string, unknown>)[k] = (before as Record<string, unknown>)[k];
   if (Object.keys(changes).length === 0) return user;
   await translatingDbErrors(() => scope.em.flush());
   let linked: string[] = [];
@@ -199,15 +239,18 @@ export const reactivateUser = (scope: TenantScope, id: string) => updateUser(sco
  * so re-provisioning the same person links them again.
  */
 export async function deleteUser(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
-  const user = await requireUser(scope, id);
+  const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
     throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`, { reason: 'VERSION_MISMATCH' });
   }
   await lockOrg(scope);
-  await scope.em.execute(
-    `update users set manager_id = null, manager_ref = ?, version = version + 1, updated_at = now() where tenant_id = ? and manager_id = ?`,
+  const reports = await scope.em.execute<Array<{ id: string }>>(
+    `update users set manager_id = null, manager_ref = ?, version = version + 1, updated_at = now() where tenant_id = ? and manager_id = ? returning id`,
     [user.externalId, scope.tenantId, user.id],
   );
+  for (const r of reports) {
+    recordAudit(scope, { action: 'user.updated', targetType: 'user', targetId: r.id, changes: { managerId: { before: user.id, after: null }, managerRef: { before: null, after: user.externalId ?? null } } });
+  }
   await scope.em.execute(`delete from role_members where tenant_id = ? and user_id = ?`, [scope.tenantId, user.id]);
   user.deletedAt = new Date();
   if (user.active) {

@@ -120,6 +120,8 @@ function readJsonString(input: string, open: number): { value: string; end: numb
         if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
           throw new ScimFilterError(`Invalid \\u escape in string`, { position: i });
         }
+        // PostgreSQL text cannot hold U+0000; no stored value can contain it.
+        if (hex === '0000') throw new ScimFilterError('U+0000 is not allowed in a string value', { position: i });
         out += String.fromCharCode(parseInt(hex, 16));
         i += 6;
       } else if (e in SIMPLE_ESCAPES) {

@@ -80,11 +80,53 @@ export function send(ctx: ScimContext, status: number, body?: unknown, headers: 
   }
 }
 
+/**
+ * One SCIM request as a handler's core sees it, without a Koa context: the single-resource handlers
+ * (users.ts, groups.ts) are `core(call) → reply`, so POST /Bulk runs exactly the same logic for each of
+ * its operations as the single requests do.
+ */
+export interface ScimCall {
+  scim: ScimState;
+  /** The resource id of the path (`/Users/:id`). */
+  id?: string;
+  /** Query parameters (`attributes`, `excludedAttributes`). */
+  query: Record<string, unknown>;
+  body?: unknown;
+  /** The If-Match / If-None-Match headers; '' or undefined when absent. */
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}
+
+export interface ScimReply {
+  status: number;
+  /** undefined: no body (204, 304). */
+  body?: unknown;
+  headers: Record<string, string>;
+}
+
+export const reply = (status: number, body?: unknown, headers: Record<string, string> = {}): ScimReply => ({ status, body, headers });
+
+export const callOf = (ctx: ScimContext): ScimCall => ({
+  scim: ctx.state.scim,
+  id: ctx.params?.id,
+  query: ctx.query,
+  body: ctx.request.body,
+  ifMatch: ctx.get('if-match'),
+  ifNoneMatch: ctx.get('if-none-match'),
+});
+
+/** The Koa handler for a core: the request in, the reply out, exactly as `send` writes it. */
+export const respond =
+  (core: (call: ScimCall) => Promise<ScimReply>) =>
+  async (ctx: ScimContext): Promise<void> => {
+    const r = await core(callOf(ctx));
+    send(ctx, r.status, r.body, r.headers);
+  };
+
 const etagList = (header: string) => header.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** If-Match (PUT, PATCH, DELETE): 412 unless the current version is listed or the header is `*`. */
-export function checkIfMatch(ctx: ScimContext, current: string): void {
-  const header = ctx.get('if-match');
+export function checkIfMatchHeader(header: string | undefined, current: string): void {
   if (!header) return;
   const tags = etagList(header);
   const strip = (t: string) => t.replace(/^W\//, '');
@@ -92,15 +134,20 @@ export function checkIfMatch(ctx: ScimContext, current: string): void {
   throw new ScimError(412, `the resource has changed: its version is ${current}`);
 }
 
+export const checkIfMatch = (ctx: ScimContext, current: string): void => checkIfMatchHeader(ctx.get('if-match'), current);
+
 /** If-None-Match (GET): true when the client's copy is current (answer 304). */
-export function notModified(ctx: ScimContext, current: string): boolean {
-  const header = ctx.get('if-none-match');
+export function notModifiedHeader(header: string | undefined, current: string): boolean {
   if (!header) return false;
   const strip = (t: string) => t.replace(/^W\//, '');
   return etagList(header).some((t) => t === '*' || strip(t) === strip(current));
 }
 
-export const wantsResource = (ctx: ScimContext) => ctx.query.attributes !== undefined || ctx.query.excludedAttributes !== undefined;
+export const notModified = (ctx: ScimContext, current: string): boolean => notModifiedHeader(ctx.get('if-none-match'), current);
+
+/** Whether the client asked for the resource back (`attributes` or `excludedAttributes`); else PATCH answers 204. */
+export const wantsResourceIn = (query: Record<string, unknown>) => query.attributes !== undefined || query.excludedAttributes !== undefined;
+export const wantsResource = (ctx: ScimContext) => wantsResourceIn(ctx.query);
 
 export function requireJsonObject(body: unknown): Record<string, unknown> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ScimError(400, 'the request body must be a JSON object', 'invalidSyntax');

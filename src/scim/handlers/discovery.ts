@@ -6,6 +6,9 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, send, userSchemas, type ScimContext }
 /** Limits the service advertises, and enforces. */
 export const SCIM_MAX_PAYLOAD_BYTES = 1_048_576;
 export const SCIM_MAX_FILTER_RESULTS = MAX_PAGE_SIZE;
+/** POST /Bulk (handlers/bulk.ts): operations per request, and the body limit (the SCIM body limit). */
+export const SCIM_BULK_MAX_OPERATIONS = 1000;
+export const SCIM_BULK_MAX_PAYLOAD_BYTES = SCIM_MAX_PAYLOAD_BYTES;
 
 const meta = (ctx: ScimContext, resourceType: string, path: string) => ({ resourceType, location: `${ctx.state.scim.baseUrl}${path}` });
 
@@ -14,7 +17,7 @@ export function serviceProviderConfig(ctx: ScimContext) {
   send(ctx, 200, {
     schemas: [SERVICE_PROVIDER_CONFIG],
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: SCIM_BULK_MAX_OPERATIONS, maxPayloadSize: SCIM_BULK_MAX_PAYLOAD_BYTES },
     filter: { supported: true, maxResults: SCIM_MAX_FILTER_RESULTS },
     changePassword: { supported: false },
     sort: { supported: true },
@@ -22,7 +25,13 @@ export function serviceProviderConfig(ctx: ScimContext) {
     // RFC 9865 (cursor-based pagination) alongside RFC 7644 index pagination.
     pagination: { cursor: true, index: true, defaultPaginationMethod: 'index', defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE },
     authenticationSchemes: [
-      { type: 'oauthbearertoken', name: 'Bearer token', description: "The tenant's SCIM token: Authorization: Bearer <token>", primary: true },
+      {
+        type: 'oauthbearertoken',
+        name: 'Bearer token',
+        description: "The tenant's SCIM token, or an access token from the tenant's OAuth 2.0 token endpoint (<tenant host>/oauth/token, client credentials grant): Authorization: Bearer <token>",
+        specUri: 'https://www.rfc-editor.org/rfc/rfc6750',
+        primary: true,
+      },
       { type: 'httpbasic', name: 'HTTP Basic', description: 'A Basic credential generated in Roster (Okta Basic Auth)' },
     ],
     meta: meta(ctx, 'ServiceProviderConfig', '/ServiceProviderConfig'),

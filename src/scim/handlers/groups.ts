@@ -6,18 +6,19 @@ import { parseFilter } from '../filter/parse-filter.js';
 import { groupFilterSchema } from '../filter-schemas.js';
 import { loadMembers, toScimGroup } from '../mappers/group.mapper.js';
 import { etag } from '../mappers/user.mapper.js';
-import { applyPatch, extractMemberOps } from '../patch/apply-patch.js';
+import type { ScimState } from '../middleware/scim-auth.js';
+import { applyPatch, extractMemberOps, type MemberChange } from '../patch/apply-patch.js';
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import { GROUP_SCHEMAS } from '../schemas/definitions.js';
 import {
-  checkIfMatch, decodeScimCursor, encodeScimCursor, listParams, listResponse, notModified, projector, requireJsonObject,
-  send, wantsResource, type ListParams, type ScimContext,
+  checkIfMatchHeader, decodeScimCursor, encodeScimCursor, listParams, listResponse, notModifiedHeader, projector, reply,
+  requireJsonObject, respond, send, wantsResourceIn, type ListParams, type ScimCall, type ScimContext, type ScimReply,
 } from './common.js';
 
 type Json = Record<string, unknown>;
 
-async function load(ctx: ScimContext, id: string): Promise<Role> {
-  const role = await getRole(ctx.state.scim.scope, id);
+async function load(state: ScimState, id: string | undefined): Promise<Role> {
+  const role = await getRole(state.scope, id ?? '');
   if (!role) throw new ScimError(404, `Group ${id} not found`);
   return role;
 }
@@ -29,8 +30,8 @@ function membersWanted(params: { attributes?: string | string[]; excludedAttribu
   return !list(params.excludedAttributes).includes('members');
 }
 
-async function render(ctx: ScimContext, roles: Role[], withMembers: boolean) {
-  const { scope, baseUrl } = ctx.state.scim;
+async function render(state: ScimState, roles: Role[], withMembers: boolean) {
+  const { scope, baseUrl } = state;
   const members = withMembers ? await loadMembers(scope, roles.map((r) => r.id)) : undefined;
   return roles.map((r) => toScimGroup(r, members ? (members.get(r.id) ?? []) : undefined, baseUrl));
 }
@@ -58,41 +59,46 @@ function groupFields(body: Json): { displayName?: string; externalId?: string | 
   return { displayName: rep.displayName as string | undefined, externalId: (rep.externalId as string | undefined) ?? null };
 }
 
-export async function getGroup(ctx: ScimContext) {
-  const role = await load(ctx, ctx.params.id);
+// Each operation is a core (ScimCall → ScimReply, no Koa context) and its Koa handler; POST /Bulk calls
+// the cores directly (handlers/bulk.ts).
+
+type Query = { attributes?: string | string[]; excludedAttributes?: string | string[] };
+
+export async function getGroupCore(call: ScimCall): Promise<ScimReply> {
+  const role = await load(call.scim, call.id);
   const tag = etag(role.version);
-  if (notModified(ctx, tag)) return send(ctx, 304, undefined, { ETag: tag });
-  const project = projector(ctx.query, GROUP_SCHEMAS);
-  const [rep] = await render(ctx, [role], membersWanted(ctx.query));
-  send(ctx, 200, project(rep), { ETag: tag });
+  if (notModifiedHeader(call.ifNoneMatch, tag)) return reply(304, undefined, { ETag: tag });
+  const project = projector(call.query, GROUP_SCHEMAS);
+  const [rep] = await render(call.scim, [role], membersWanted(call.query as Query));
+  return reply(200, project(rep), { ETag: tag });
 }
 
-export async function createGroup(ctx: ScimContext) {
-  const { scope } = ctx.state.scim;
-  const body = requireJsonObject(ctx.request.body);
+export async function createGroupCore(call: ScimCall): Promise<ScimReply> {
+  const { scope } = call.scim;
+  const body = requireJsonObject(call.body);
   const ids = memberIds(body) ?? [];
   const fields = groupFields(body);
   if (!fields.displayName) throw new ScimError(400, 'displayName is required', 'invalidValue');
   const role = await createRole(scope, { displayName: fields.displayName, externalId: fields.externalId });
   if (ids.length) await changeMembers(scope, role, { add: ids });
   const fresh = await requireRole(scope, role.id);
-  const [rep] = await render(ctx, [fresh], true);
-  send(ctx, 201, projector(ctx.query, GROUP_SCHEMAS)(rep), { Location: `${ctx.state.scim.baseUrl}/Groups/${role.id}`, ETag: etag(fresh.version) });
+  const [rep] = await render(call.scim, [fresh], true);
+  return reply(201, projector(call.query, GROUP_SCHEMAS)(rep), { Location: `${call.scim.baseUrl}/Groups/${role.id}`, ETag: etag(fresh.version) });
 }
 
-export async function replaceGroup(ctx: ScimContext) {
-  const { scope } = ctx.state.scim;
-  const current = await load(ctx, ctx.params.id);
-  checkIfMatch(ctx, etag(current.version));
-  const body = requireJsonObject(ctx.request.body);
+export async function replaceGroupCore(call: ScimCall): Promise<ScimReply> {
+  const { scope } = call.scim;
+  const current = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, etag(current.version));
+  const body = requireJsonObject(call.body);
   const fields = groupFields(body);
   if (!fields.displayName) throw new ScimError(400, 'displayName is required: PUT replaces the whole group', 'invalidValue');
   await updateRole(scope, current.id, fields);
   // PUT replaces the whole resource (RFC 7644 §3.5.1): members not listed are removed.
   await changeMembers(scope, current, { replace: memberIds(body) ?? [] });
   const fresh = await requireRole(scope, current.id);
-  const [rep] = await render(ctx, [fresh], true);
-  send(ctx, 200, projector(ctx.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
+  const [rep] = await render(call.scim, [fresh], true);
+  return reply(200, projector(call.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
 }
 
 /**
@@ -100,35 +106,55 @@ export async function replaceGroup(ctx: ScimContext) {
  * of 50,000 costs what a group of 5 does); the other operations go through the PATCH engine on the group
  * without members. Everything is validated before anything is written, and the request is one transaction.
  */
-export async function patchGroup(ctx: ScimContext) {
-  const { scope } = ctx.state.scim;
-  const ops = parsePatchRequest(ctx.request.body);
-  const current = await load(ctx, ctx.params.id);
-  checkIfMatch(ctx, etag(current.version));
+export async function patchGroupCore(call: ScimCall): Promise<ScimReply> {
+  const { scope } = call.scim;
+  const ops = parsePatchRequest(call.body);
+  const current = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, etag(current.version));
   const { memberChanges, otherOps } = extractMemberOps(ops);
   if (otherOps.length) {
-    const [before] = await render(ctx, [current], false);
+    const [before] = await render(call.scim, [current], false);
     const after = applyPatch(before, otherOps, { schemas: GROUP_SCHEMAS });
     await updateRole(scope, current.id, { displayName: after.displayName as string, externalId: (after.externalId as string | undefined) ?? null });
   }
-  for (const change of memberChanges) {
+  for (const change of coalesce(memberChanges)) {
     if (change.kind === 'add') await changeMembers(scope, current, { add: change.userIds });
     else if (change.kind === 'remove') await changeMembers(scope, current, { remove: change.userIds });
     else if (change.kind === 'replaceAll') await changeMembers(scope, current, { replace: change.userIds });
     else await changeMembers(scope, current, { removeAll: true });
   }
   const fresh = await requireRole(scope, current.id);
-  if (!wantsResource(ctx)) return send(ctx, 204, undefined, { ETag: etag(fresh.version) });
-  const [rep] = await render(ctx, [fresh], membersWanted(ctx.query));
-  send(ctx, 200, projector(ctx.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
+  if (!wantsResourceIn(call.query)) return reply(204, undefined, { ETag: etag(fresh.version) });
+  const [rep] = await render(call.scim, [fresh], membersWanted(call.query as Query));
+  return reply(200, projector(call.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
 }
 
-export async function deleteGroup(ctx: ScimContext) {
-  const current = await load(ctx, ctx.params.id);
-  checkIfMatch(ctx, etag(current.version));
-  await deleteRole(ctx.state.scim.scope, current.id);
-  send(ctx, 204);
+/**
+ * Merges runs of consecutive adds (or removes) into one change: Okta sends one operation per member, and
+ * a PATCH of 100 members should cost one set-based statement, not 100. Order between kinds is kept.
+ */
+function coalesce(changes: MemberChange[]): MemberChange[] {
+  const out: MemberChange[] = [];
+  for (const c of changes) {
+    const last = out[out.length - 1];
+    if (last && last.kind === c.kind && (c.kind === 'add' || c.kind === 'remove')) out[out.length - 1] = { kind: c.kind, userIds: [...last.userIds, ...c.userIds] };
+    else out.push(c);
+  }
+  return out;
 }
+
+export async function deleteGroupCore(call: ScimCall): Promise<ScimReply> {
+  const current = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, etag(current.version));
+  await deleteRole(call.scim.scope, current.id);
+  return reply(204);
+}
+
+export const getGroup = respond(getGroupCore);
+export const createGroup = respond(createGroupCore);
+export const replaceGroup = respond(replaceGroupCore);
+export const patchGroup = respond(patchGroupCore);
+export const deleteGroup = respond(deleteGroupCore);
 
 export async function listGroups(ctx: ScimContext, params: ListParams) {
   const { scope } = ctx.state.scim;
@@ -149,14 +175,14 @@ export async function listGroups(ctx: ScimContext, params: ListParams) {
     const rows = params.count === 0 ? [] : await scope.em.execute<Json[]>(`select r.* from roles r where ${where}${after ? ' and r.id > ?' : ''} order by r.id limit ?`, [...args, ...(after ? [after] : []), params.count + 1]);
     const more = rows.length > params.count;
     const roles = rows.slice(0, params.count).map((r) => scope.em.map(Role, r));
-    const resources = (await render(ctx, roles, withMembers)).map(project);
+    const resources = (await render(ctx.state.scim, roles, withMembers)).map(project);
     return send(ctx, 200, listResponse(resources, totalResults, 1, more ? { nextCursor: encodeScimCursor(roles[roles.length - 1].id) } : {}));
   }
   const dir = params.descending ? 'desc' : 'asc';
   const order = params.sortBy ? `${compileSortBy(params.sortBy, groupFilterSchema)} ${dir}, r.id ${dir}` : 'r.id';
   const rows = params.count === 0 || params.startIndex > totalResults ? [] : await scope.em.execute<Json[]>(`select r.* from roles r where ${where} order by ${order} limit ? offset ?`, [...args, params.count, params.startIndex - 1]);
   const roles = rows.map((r) => scope.em.map(Role, r));
-  const resources = (await render(ctx, roles, withMembers)).map(project);
+  const resources = (await render(ctx.state.scim, roles, withMembers)).map(project);
   send(ctx, 200, listResponse(resources, totalResults, params.startIndex));
 }
 

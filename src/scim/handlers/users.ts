@@ -5,22 +5,24 @@ import { ScimError } from '../errors.js';
 import { compileFilter, compileSortBy } from '../filter/to-sql.js';
 import { parseFilter } from '../filter/parse-filter.js';
 import { userFilterSchema } from '../filter-schemas.js';
+import type { ScimState } from '../middleware/scim-auth.js';
 import { etag, loadUserRelations, normaliseUserBody, toScimUser, toUserCommand } from '../mappers/user.mapper.js';
 import { applyPatch } from '../patch/apply-patch.js';
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import {
-  checkIfMatch, decodeScimCursor, encodeScimCursor, listParams, listResponse, notModified, projector, requireJsonObject,
-  send, userSchemas, wantsResource, type ListParams, type ScimContext, type UserSchemas,
+  checkIfMatchHeader, decodeScimCursor, encodeScimCursor, listParams, listResponse, notModifiedHeader, projector, reply,
+  requireJsonObject, respond, send, userSchemas, wantsResourceIn, type ListParams, type ScimCall, type ScimContext,
+  type ScimReply, type UserSchemas,
 } from './common.js';
 
-async function render(ctx: ScimContext, users: User[], us: UserSchemas) {
-  const { scope, baseUrl } = ctx.state.scim;
+async function render(state: ScimState, users: User[], us: UserSchemas) {
+  const { scope, baseUrl } = state;
   const rel = await loadUserRelations(scope, users);
   return users.map((u) => toScimUser(u, rel, { baseUrl, customUrn: us.customUrn, customDecls: us.customDecls }));
 }
 
-async function load(ctx: ScimContext, id: string): Promise<User> {
-  const user = await findUser(ctx.state.scim.scope, id);
+async function load(state: ScimState, id: string | undefined): Promise<User> {
+  const user = await findUser(state.scope, id ?? '');
   if (!user) throw new ScimError(404, `User ${id} not found`);
   return user;
 }
@@ -28,72 +30,85 @@ async function load(ctx: ScimContext, id: string): Promise<User> {
 const roleNames = (rep: Record<string, unknown>) =>
   Array.isArray(rep.roles) ? rep.roles.map((r) => String((r as { value?: unknown }).value ?? '').toLowerCase()).sort() : [];
 
-export async function getUser(ctx: ScimContext) {
-  const { scope, tenantSlug } = ctx.state.scim;
-  const user = await load(ctx, ctx.params.id);
+// Each operation is a core (ScimCall → ScimReply, no Koa context) and its Koa handler; POST /Bulk calls
+// the cores directly (handlers/bulk.ts).
+
+export async function getUserCore(call: ScimCall): Promise<ScimReply> {
+  const { scope, tenantSlug } = call.scim;
+  const user = await load(call.scim, call.id);
   const tag = etag(user.version);
-  if (notModified(ctx, tag)) return send(ctx, 304, undefined, { ETag: tag });
+  if (notModifiedHeader(call.ifNoneMatch, tag)) return reply(304, undefined, { ETag: tag });
   const us = await userSchemas(scope, tenantSlug);
-  const project = projector(ctx.query, us.schemas);
-  const [rep] = await render(ctx, [user], us);
-  send(ctx, 200, project(rep), { ETag: tag });
+  const project = projector(call.query, us.schemas);
+  const [rep] = await render(call.scim, [user], us);
+  return reply(200, project(rep), { ETag: tag });
 }
 
-export async function createUserHandler(ctx: ScimContext) {
-  const { scope, tenantSlug } = ctx.state.scim;
+export async function createUserCore(call: ScimCall): Promise<ScimReply> {
+  const { scope, tenantSlug } = call.scim;
   const us = await userSchemas(scope, tenantSlug);
-  const rep = normaliseUserBody(requireJsonObject(ctx.request.body), us.schemas);
+  const rep = normaliseUserBody(requireJsonObject(call.body), us.schemas);
   const { command, roles } = toUserCommand(rep, us.customUrn);
   if (!command.userName) throw new ScimError(400, 'userName is required', 'invalidValue');
   const user = await createUser(scope, { ...command, userName: command.userName, active: command.active ?? true });
   if (roles?.length) await setRolesOfUser(scope, user.id, roles, { replace: false });
-  const [out] = await render(ctx, [user], us);
-  send(ctx, 201, projector(ctx.query, us.schemas)(out), { Location: (out.meta as { location: string }).location, ETag: etag(user.version) });
+  const [out] = await render(call.scim, [user], us);
+  return reply(201, projector(call.query, us.schemas)(out), { Location: (out.meta as { location: string }).location, ETag: etag(user.version) });
 }
 
-export async function replaceUser(ctx: ScimContext) {
-  const { scope, tenantSlug } = ctx.state.scim;
-  const current = await load(ctx, ctx.params.id);
-  checkIfMatch(ctx, etag(current.version));
+export async function replaceUserCore(call: ScimCall): Promise<ScimReply> {
+  const { scope, tenantSlug } = call.scim;
+  const current = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, etag(current.version));
   const us = await userSchemas(scope, tenantSlug);
-  const rep = normaliseUserBody(requireJsonObject(ctx.request.body), us.schemas);
+  const rep = normaliseUserBody(requireJsonObject(call.body), us.schemas);
   const { command, roles } = toUserCommand(rep, us.customUrn);
   if (!command.userName) throw new ScimError(400, 'userName is required: PUT replaces the whole user', 'invalidValue');
   const user = await updateUser(scope, current.id, command, { replaceCustom: true });
   if (roles !== undefined) await setRolesOfUser(scope, user.id, roles, { replace: true });
-  const [out] = await render(ctx, [user], us);
-  send(ctx, 200, projector(ctx.query, us.schemas)(out), { ETag: etag(user.version) });
+  const [out] = await render(call.scim, [user], us);
+  return reply(200, projector(call.query, us.schemas)(out), { ETag: etag(user.version) });
 }
 
 /**
  * PATCH: load, apply every operation to the representation (atomic: the first failing one throws and
  * nothing is written), turn the result into the same update command PUT and GraphQL use.
  */
-export async function patchUser(ctx: ScimContext) {
-  const { scope, tenantSlug } = ctx.state.scim;
-  const ops = parsePatchRequest(ctx.request.body);
-  const current = await load(ctx, ctx.params.id);
-  checkIfMatch(ctx, etag(current.version));
+export async function patchUserCore(call: ScimCall): Promise<ScimReply> {
+  const { scope, tenantSlug } = call.scim;
+  const ops = parsePatchRequest(call.body);
+  const current = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, etag(current.version));
   const us = await userSchemas(scope, tenantSlug);
-  const [before] = await render(ctx, [current], us);
+  const [before] = await render(call.scim, [current], us);
   const after = applyPatch(before, ops, { schemas: us.schemas });
   const { command, roles } = toUserCommand(after, us.customUrn);
+  // Only what the operations changed goes to the update: an attribute left as it was is not applied again
+  // (no manager re-resolution under the tenant's org lock, no team upsert, no custom-attribute reload).
+  const unchanged = toUserCommand(before, us.customUrn).command;
+  for (const k of Object.keys(command) as Array<keyof typeof command>) if (JSON.stringify(command[k]) === JSON.stringify(unchanged[k])) delete command[k];
   const user = await updateUser(scope, current.id, command, { replaceCustom: true });
   if (roles !== undefined && JSON.stringify(roleNames(before)) !== JSON.stringify(roleNames(after))) {
     await setRolesOfUser(scope, user.id, roles, { replace: true });
   }
-  if (!wantsResource(ctx)) return send(ctx, 204, undefined, { ETag: etag(user.version) });
+  if (!wantsResourceIn(call.query)) return reply(204, undefined, { ETag: etag(user.version) });
   const fresh = await requireUser(scope, user.id);
-  const [out] = await render(ctx, [fresh], us);
-  send(ctx, 200, projector(ctx.query, us.schemas)(out), { ETag: etag(fresh.version) });
+  const [out] = await render(call.scim, [fresh], us);
+  return reply(200, projector(call.query, us.schemas)(out), { ETag: etag(fresh.version) });
 }
 
-export async function deleteUserHandler(ctx: ScimContext) {
-  const current = await load(ctx, ctx.params.id);
-  checkIfMatch(ctx, etag(current.version));
-  await deleteUser(ctx.state.scim.scope, current.id);
-  send(ctx, 204);
+export async function deleteUserCore(call: ScimCall): Promise<ScimReply> {
+  const current = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, etag(current.version));
+  await deleteUser(call.scim.scope, current.id);
+  return reply(204);
 }
+
+export const getUser = respond(getUserCore);
+export const createUserHandler = respond(createUserCore);
+export const replaceUser = respond(replaceUserCore);
+export const patchUser = respond(patchUserCore);
+export const deleteUserHandler = respond(deleteUserCore);
 
 /** GET /Users and POST /Users/.search: the filter is compiled to SQL and evaluated by PostgreSQL. */
 export async function listUsers(ctx: ScimContext, params: ListParams) {
@@ -120,17 +135,20 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
     );
     const more = rows.length > params.count;
     const users = rows.slice(0, params.count).map((r) => scope.em.map(User, r));
-    const resources = (await render(ctx, users, us)).map(project);
+    const resources = (await render(ctx.state.scim, users, us)).map(project);
     const extra = more ? { nextCursor: encodeScimCursor(users[users.length - 1].id) } : {};
     return send(ctx, 200, { ...listResponse(resources, totalResults, 1, extra) });
   }
   const order = params.sortBy ? `${compileSortBy(params.sortBy, schema)} ${dir}, u.id ${dir}` : 'u.id';
+  // The page's ids first, then their rows: unfiltered, the ids come from an index-only scan of
+  // users_live_idx, so skipping startIndex - 1 users costs index entries, not wide rows (Okta's import).
   const rows = params.count === 0 || params.startIndex > totalResults ? [] : await scope.em.execute<Record<string, unknown>[]>(
-    `select u.* from users u where ${where} order by ${order} limit ? offset ?`,
-    [...args, params.count, params.startIndex - 1],
+    `select u.* from users u join (select u.id from users u where ${where} order by ${order} limit ? offset ?) page on page.id = u.id
+      where u.tenant_id = ? order by ${order}`,
+    [...args, params.count, params.startIndex - 1, scope.tenantId],
   );
   const users = rows.map((r) => scope.em.map(User, r));
-  const resources = (await render(ctx, users, us)).map(project);
+  const resources = (await render(ctx.state.scim, users, us)).map(project);
   send(ctx, 200, listResponse(resources, totalResults, params.startIndex));
 }
 

@@ -1,10 +1,11 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Config } from '../../config/env.js';
+import type { Deadline } from '../../kernel/deadline.js';
 import type { TenantScope } from '../../kernel/scope.js';
-import { enterTenant } from '../../infra/orm/session.js';
-import { authenticateScim, type ScimPresented } from '../../modules/credentials/credential.service.js';
-import { getTenant } from '../../modules/tenants/tenant.service.js';
+import type { Logger } from '../../infra/logger.js';
+import { inDoorTransaction } from '../../infra/orm/door-transaction.js';
+import { chargeTokens, doorLimits, passDoor, type PresentedCredential } from '../../modules/credentials/door.js';
 import { ScimError } from '../errors.js';
 
 export interface ScimState {
@@ -14,7 +15,7 @@ export interface ScimState {
   baseUrl: string;
 }
 
-function presented(header: string): ScimPresented | null {
+function presented(header: string): PresentedCredential | null {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (bearer) return { kind: 'bearer', token: bearer[1] };
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
@@ -38,30 +39,84 @@ export function slugFromHost(hostname: string, baseDomain: string): string | nul
 const unauthorized = (detail: string) =>
   new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="roster-scim", Basic realm="roster-scim"' });
 
+const tooManyRequests = (detail: string, retryAfter: number) =>
+  new ScimError(429, detail, undefined, { 'Retry-After': String(retryAfter) });
+
+/** Rate-limit headers of an admitted request: the bucket's size and what is left of it. */
+export function setRateLimitHeaders(ctx: Context, burst: number, remaining: number | null): void {
+  if (remaining === null) return;
+  ctx.set('X-RateLimit-Limit', String(burst));
+  ctx.set('X-RateLimit-Remaining', String(Math.max(0, Math.floor(remaining))));
+}
+
 /**
- * SCIM credentials (Bearer token, or HTTP Basic) → tenant scope. Runs the rest of the request inside one
- * transaction with the tenant set for row-level security; a failure anywhere below rolls everything back,
- * so a SCIM request is applied whole or not at all. A credential presented on another tenant's host is 401.
+ * SCIM credentials (Bearer token — static or an OAuth access token — or HTTP Basic) → tenant scope.
+ * The door (modules/credentials/door.ts) authenticates and applies the rate limits in one statement of its
+ * own: 401 for a bad credential (also one presented on another tenant's host), 429 with Retry-After when
+ * the tenant's bucket is empty or this address failed too often. Then the rest of the request runs
+ * inside one transaction with the tenant set for row-level security; a failure anywhere below rolls
+ * everything back, so a SCIM request is applied whole or not at all.
  */
-export function scimAuth(orm: MikroORM, config: Config): Middleware {
+export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middleware {
+  const limits = doorLimits(config, 'scim');
   return async function scimAuthMiddleware(ctx, next) {
     const cred = presented(ctx.get('authorization'));
-    if (!cred) throw unauthorized('authentication required: send the SCIM token as "Authorization: Bearer <token>" (or HTTP Basic credentials)');
+    if (!cred)
+      throw unauthorized('authentication required: send the SCIM token as "Authorization: Bearer <token>" (or HTTP Basic credentials)');
     const hostSlug = slugFromHost(ctx.hostname, config.baseDomain);
-    await orm.em.fork().transactional(async (em) => {
-      const auth = await authenticateScim(em, cred);
-      if (!auth?.tenantId) throw unauthorized('the SCIM credential is invalid, revoked or replaced; generate a new one in Roster and update the identity provider');
-      await enterTenant(em, auth.tenantId);
-      const tenant = await getTenant(em, auth.tenantId);
-      if (!tenant) throw unauthorized('the SCIM credential is invalid');
-      if (hostSlug && hostSlug !== tenant.slug) throw unauthorized('this credential belongs to another tenant than the one this URL names');
+    const door = await passDoor(
+      orm.em.fork(),
+      {
+        door: 'scim',
+        credential: cred,
+        hostSlug,
+        clientIp: ctx.ip,
+        requestId: ctx.state.requestId,
+        userAgent: ctx.get('user-agent') || undefined,
+      },
+      limits,
+    );
+    switch (door.outcome) {
+      case 'invalid':
+        logger?.warn(
+          { door: 'scim', reason: door.reason, credentialPrefix: door.prefix, credentialTenantId: door.tenantId ?? undefined },
+          'authentication failed',
+        );
+        if (door.reason === 'wrong_tenant') throw unauthorized('this credential belongs to another tenant than the one this URL names');
+        if (door.reason === 'expired' && cred.kind === 'bearer' && cred.token.startsWith('rst_at_'))
+          throw unauthorized('the access token has expired; request a new one from the token endpoint');
+        throw unauthorized(
+          'the SCIM credential is invalid, revoked or replaced; generate a new one in Roster and update the identity provider',
+        );
+      case 'auth_blocked':
+        logger?.debug({ door: 'scim', retryAfter: door.retryAfter }, 'authentication refused: too many failures from this address');
+        throw tooManyRequests(`too many failed authentications from this address; retry after ${door.retryAfter} seconds`, door.retryAfter);
+      case 'rate_limited':
+        throw tooManyRequests(
+          `rate limit of this tenant exceeded (${limits.rps} requests per second, bursts of ${limits.burst}); retry after ${door.retryAfter} seconds`,
+          door.retryAfter,
+        );
+    }
+    const { tenantId, tenantSlug, actor } = door;
+    if (!tenantId || !tenantSlug) throw unauthorized('the SCIM credential is invalid');
+    setRateLimitHeaders(ctx, limits.burst, door.remaining);
+    const deadline = ctx.state.deadline as Deadline | undefined;
+    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em) => {
       const state: ScimState = {
-        scope: { tenantId: auth.tenantId, actor: auth.actor, door: 'scim', requestId: ctx.state.requestId, em },
-        tenantSlug: tenant.slug,
+        scope: { tenantId, actor, door: 'scim', requestId: ctx.state.requestId, em },
+        tenantSlug,
         baseUrl: `${ctx.protocol}://${ctx.host}/scim/v2`,
       };
       ctx.state.scim = state;
       await next();
     });
+    // A /Bulk request pays one token per operation, like the requests it stands for: the first was taken
+    // at the door, the rest after the fact (the bucket may go negative; the next requests wait).
+    const operations = (ctx.request as { body?: { Operations?: unknown } }).body?.Operations;
+    if (limits.rps > 0 && ctx.method === 'POST' && /\/Bulk\/?$/.test(ctx.path) && Array.isArray(operations) && operations.length > 1) {
+      await chargeTokens(orm.em.fork(), tenantId, 'scim', operations.length - 1, limits).catch((err: unknown) =>
+        logger?.warn({ err }, 'could not charge the bulk operations to the rate limit'),
+      );
+    }
   };
 }

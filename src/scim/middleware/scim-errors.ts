@@ -15,6 +15,7 @@ export function scimErrors(logger: Logger): Middleware {
     } catch (err) {
       const mapped = toScimError(err);
       if (mapped) {
+        if (mapped.status >= 500) logger.warn({ err, path: ctx.path, status: mapped.status }, 'scim request failed: service unavailable');
         ctx.status = mapped.status;
         for (const [k, v] of Object.entries(mapped.headers ?? {})) ctx.set(k, v);
         ctx.body = mapped.body;

@@ -17,7 +17,7 @@ import {
   UserPageDocument,
   ViewerFullDocument,
 } from '../../__generated__/graphql.js';
-import { authenticateScim } from '../../../src/modules/credentials/credential.service.js';
+import { doorLimits, passDoor } from '../../../src/modules/credentials/door.js';
 import { postGraphql, startTestApp, uniqueSlug, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import {
   allowSlowTests,
@@ -43,8 +43,10 @@ afterAll(() => app.close());
 
 /** Which tenant a SCIM bearer token authenticates as right now (null: refused), through the domain's own check. */
 async function scimTenantOf(token: string): Promise<string | null> {
-  const auth = await app.orm.em.fork().transactional((em) => authenticateScim(em, { kind: 'bearer', token }));
-  return auth?.tenantId ?? null;
+  const result = await app.orm.em
+    .fork()
+    .transactional((em) => passDoor(em, { door: 'scim', credential: { kind: 'bearer', token }, hostSlug: null, clientIp: '127.0.0.1' }, doorLimits(app.config, 'scim')));
+  return result.outcome === 'ok' ? result.tenantId : null;
 }
 
 const credentials = async (t: TestTenant) => dataOf(await t.gql(ScimCredentialsFullDocument, {})).scimCredentials;

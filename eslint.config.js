@@ -17,13 +17,30 @@ export default tseslint.config(
   {
     files: ['src/modules/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: [...transports, ...appLayers], message: 'modules/ is the domain: no transport (HTTP, GraphQL, SCIM) imports.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: [...transports, ...appLayers], message: 'modules/ is the domain: no transport (HTTP, GraphQL, SCIM) imports.' },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/kernel/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: [...transports, ...appLayers, '**/modules/**', '**/infra/**'], message: 'kernel/ imports nothing from the application.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...transports, ...appLayers, '**/modules/**', '**/infra/**'],
+              message: 'kernel/ imports nothing from the application.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

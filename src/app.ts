@@ -46,7 +46,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   koa.use(securityHeaders());
   koa.use(cors(deps.config.corsOrigins));
   koa.use(errorBoundary(deps.logger));
-  koa.use(health(deps.orm, migrations.map((m) => m.name)));
+  koa.use(
+    health(
+      deps.orm,
+      migrations.map((m) => m.name),
+    ),
+  );
   koa.use(metricsEndpoint(metrics, deps.config.metricsToken));
   const scim = scimRouter(deps);
   koa.use(scim.routes());

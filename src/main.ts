@@ -28,10 +28,15 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const db = runtime.database.kind === 'embedded' ? `embedded PostgreSQL on 127.0.0.1:${runtime.database.port}, data in ${runtime.database.dataDir}` : 'PostgreSQL at DATABASE_URL';
+  const db =
+    runtime.database.kind === 'embedded'
+      ? `embedded PostgreSQL on 127.0.0.1:${runtime.database.port}, data in ${runtime.database.dataDir}`
+      : 'PostgreSQL at DATABASE_URL';
   logger.info({ port, database: runtime.database.kind }, 'roster listening');
   // This process's bulk job worker (every process runs one; they share the work, each line once).
-  const bulkWorker = config.bulk.worker ? createBulkWorker({ orm: runtime.orm, logger, batchSize: config.bulk.batchSize, pollIntervalMs: config.bulk.pollIntervalMs }) : null;
+  const bulkWorker = config.bulk.worker
+    ? createBulkWorker({ orm: runtime.orm, logger, batchSize: config.bulk.batchSize, pollIntervalMs: config.bulk.pollIntervalMs })
+    : null;
   bulkWorker?.start();
   // This process's webhook delivery worker (every process runs one; they share deliveries through leases).
   const webhookWorker = config.webhooks.worker ? startWebhookWorker({ orm: runtime.orm, config, logger }) : null;
@@ -72,7 +77,10 @@ async function main(): Promise<void> {
     clearTimeout(timer);
     clearInterval(sweeper);
     if (!clean) {
-      logger.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'requests still in flight at the shutdown deadline: closing their connections');
+      logger.warn(
+        { timeoutSeconds: config.shutdownTimeoutSeconds },
+        'requests still in flight at the shutdown deadline: closing their connections',
+      );
       server.closeAllConnections();
     }
     try {

@@ -42,11 +42,17 @@ export async function openRuntime(config: Config, logger: Logger, opts: { migrat
   } else {
     const running = runningEmbeddedPort(config.dataDir);
     if (running) {
-      const secrets = JSON.parse(await readFile(path.join(path.resolve(config.dataDir), 'embedded-postgres.json'), 'utf8')) as { appPassword: string };
+      const secrets = JSON.parse(await readFile(path.join(path.resolve(config.dataDir), 'embedded-postgres.json'), 'utf8')) as {
+        appPassword: string;
+      };
       url = `postgresql://roster_app:${secrets.appPassword}@127.0.0.1:${running}/roster`;
       database = { kind: 'embedded', dataDir: path.resolve(config.dataDir), port: running, sharedWithRunningServer: true };
     } else {
-      const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort || undefined, log: (m) => logger.debug({ postgres: m.trim() }, 'embedded postgres') });
+      const db = await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        port: config.embeddedPgPort || undefined,
+        log: (m) => logger.debug({ postgres: m.trim() }, 'embedded postgres'),
+      });
       url = db.url;
       stopDb = db.stop;
       database = { kind: 'embedded', dataDir: path.resolve(config.dataDir), port: db.port, sharedWithRunningServer: false };
@@ -64,9 +70,15 @@ export async function openRuntime(config: Config, logger: Logger, opts: { migrat
       const applied = await migrate(orm);
       if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     }
-    const [role] = await orm.em.fork().execute<Array<{ rolsuper: boolean; rolbypassrls: boolean }>>('select rolsuper, rolbypassrls from pg_roles where rolname = current_user');
+    const [role] = await orm.em
+      .fork()
+      .execute<Array<{ rolsuper: boolean; rolbypassrls: boolean }>>(
+        'select rolsuper, rolbypassrls from pg_roles where rolname = current_user',
+      );
     if (role?.rolsuper || role?.rolbypassrls) {
-      logger.warn('connected as a superuser or BYPASSRLS role: row-level security (the tenant-isolation backstop) does not apply; connect as an ordinary role that owns the schema');
+      logger.warn(
+        'connected as a superuser or BYPASSRLS role: row-level security (the tenant-isolation backstop) does not apply; connect as an ordinary role that owns the schema',
+      );
     }
   } catch (err) {
     await orm.close();

@@ -44,7 +44,11 @@ async function withRuntime<T>(config: Config, migrate: boolean, fn: (rt: Runtime
 async function run(argv: string[]): Promise<number> {
   // import / export talk to a running Roster over HTTP with an API key: no database, no local config.
   if (argv[0] === 'import' || argv[0] === 'export') return runTransfer(argv);
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   const [cmd, sub, arg] = positionals;
   if (values.help || !cmd) {
     process.stdout.write(`${USAGE}\n`);
@@ -78,7 +82,12 @@ async function run(argv: string[]): Promise<number> {
           `  curl -s http://localhost:${config.port}/graphql -H 'content-type: application/json' \\`,
           `    -H 'authorization: Bearer ${result.apiKey}' -d '{"query":"{ viewer { slug scimBaseUrl } }"}'`,
         ].join('\n'),
-        { tenant: { id: result.tenant.id, slug: result.tenant.slug, displayName: result.tenant.displayName }, scimBaseUrl: url, scimToken: result.scimToken, apiKey: result.apiKey },
+        {
+          tenant: { id: result.tenant.id, slug: result.tenant.slug, displayName: result.tenant.displayName },
+          scimBaseUrl: url,
+          scimToken: result.scimToken,
+          apiKey: result.apiKey,
+        },
       );
       return 0;
     });
@@ -86,7 +95,13 @@ async function run(argv: string[]): Promise<number> {
   if (cmd === 'tenant' && sub === 'list') {
     return withRuntime(config, true, async ({ orm }) => {
       const tenants = await inOperatorTransaction(orm, (em) => listTenants(em, { limit: 10_000 }));
-      const rows = tenants.map((t) => ({ id: t.id, slug: t.slug, displayName: t.displayName, scimBaseUrl: scimBaseUrl(config, t.slug), createdAt: t.createdAt }));
+      const rows = tenants.map((t) => ({
+        id: t.id,
+        slug: t.slug,
+        displayName: t.displayName,
+        scimBaseUrl: scimBaseUrl(config, t.slug),
+        createdAt: t.createdAt,
+      }));
       out(rows.map((r) => `${r.slug}\t${r.displayName}\t${r.scimBaseUrl}`).join('\n') || '(no tenants)', rows);
       return 0;
     });
@@ -95,7 +110,16 @@ async function run(argv: string[]): Promise<number> {
     return withRuntime(config, true, async ({ orm }) => {
       const secret = generateSecret(SECRET_PREFIX.operatorKey);
       await inOperatorTransaction(orm, async (em) => {
-        em.create(ApiKey, { id: uuidv7(), tenantId: null, name: values.name ?? 'operator', permissions: [Permission.TENANTS_MANAGE], secretHash: hashSecret(secret), prefix: displayPrefix(secret), createdBy: 'cli', createdAt: new Date() });
+        em.create(ApiKey, {
+          id: uuidv7(),
+          tenantId: null,
+          name: values.name ?? 'operator',
+          permissions: [Permission.TENANTS_MANAGE],
+          secretHash: hashSecret(secret),
+          prefix: displayPrefix(secret),
+          createdBy: 'cli',
+          createdAt: new Date(),
+        });
         await em.flush();
       });
       out(`Operator key (shown once): ${secret}`, { operatorKey: secret });

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** Every environment variable Roster reads. The README's configuration table documents the same list. */
 const EnvSchema = z.object({
@@ -61,8 +59,19 @@ const EnvSchema = z.object({
   ROSTER_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
   ROSTER_CORS_ORIGINS: z
     .string()
-    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i, 'each origin must be scheme://host[:port], e.g. https://admin.example.com')))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i, 'each origin must be scheme://host[:port], e.g. https://admin.example.com'),
+      ),
+    )
     .optional(),
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
@@ -170,8 +179,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxTokens: e.ROSTER_GRAPHQL_MAX_TOKENS,
     rateLimits: {
       scim: { rps: e.ROSTER_RATE_LIMIT_SCIM_RPS, burst: e.ROSTER_RATE_LIMIT_SCIM_BURST },
-      graphql: { rps: e.ROSTER_RATE_LIMIT_GRAPHQL_RPS, burst: e.ROSTER_RATE_LIMIT_GRAPHQL_BURST, costPerToken: e.ROSTER_RATE_LIMIT_GRAPHQL_COST_PER_TOKEN },
-      authFailures: { perMinute: e.ROSTER_AUTH_FAILURE_RATE_PER_MINUTE, burst: e.ROSTER_AUTH_FAILURE_BURST, retentionDays: e.ROSTER_AUTH_FAILURE_RETENTION_DAYS },
+      graphql: {
+        rps: e.ROSTER_RATE_LIMIT_GRAPHQL_RPS,
+        burst: e.ROSTER_RATE_LIMIT_GRAPHQL_BURST,
+        costPerToken: e.ROSTER_RATE_LIMIT_GRAPHQL_COST_PER_TOKEN,
+      },
+      authFailures: {
+        perMinute: e.ROSTER_AUTH_FAILURE_RATE_PER_MINUTE,
+        burst: e.ROSTER_AUTH_FAILURE_BURST,
+        retentionDays: e.ROSTER_AUTH_FAILURE_RETENTION_DAYS,
+      },
     },
     requestTimeoutMs: e.ROSTER_REQUEST_TIMEOUT_MS,
     dbStatementTimeoutMs: e.ROSTER_DB_STATEMENT_TIMEOUT_MS,

@@ -23,7 +23,11 @@ export function createFormatError(log: Log) {
         message: original.message,
         path: formatted.path,
         locations: formatted.locations,
-        extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...(original.reason ? { reason: original.reason } : {}) },
+        extensions: {
+          code: original.code,
+          ...(original.field ? { field: original.field } : {}),
+          ...(original.reason ? { reason: original.reason } : {}),
+        },
       };
     }
     const code = formatted.extensions?.code;
@@ -36,6 +40,11 @@ export function createFormatError(log: Log) {
     // statement_timeout, or the request deadline cancelled the statement: typed, retryable (HTTP 503, see rate-limit.ts).
     if (isTimeout(original)) return { ...requestTimeoutError(), path: formatted.path, locations: formatted.locations };
     log(original);
-    return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      message: 'Internal server error',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   };
 }

@@ -1,7 +1,30 @@
 import { isUuid } from '../kernel/ids.js';
 
-export type NodeType = 'User' | 'Team' | 'Role' | 'AuditEvent' | 'Tenant' | 'ScimCredential' | 'ApiKey' | 'CustomAttribute' | 'BulkJob' | 'WebhookSubscription' | 'OAuthClient';
-const TYPES = new Set<NodeType>(['User', 'Team', 'Role', 'AuditEvent', 'Tenant', 'ScimCredential', 'ApiKey', 'CustomAttribute', 'BulkJob', 'WebhookSubscription', 'OAuthClient']);
+export type NodeType =
+  | 'User'
+  | 'Team'
+  | 'Role'
+  | 'AuditEvent'
+  | 'Tenant'
+  | 'ScimCredential'
+  | 'ApiKey'
+  | 'CustomAttribute'
+  | 'BulkJob'
+  | 'WebhookSubscription'
+  | 'OAuthClient';
+const TYPES = new Set<NodeType>([
+  'User',
+  'Team',
+  'Role',
+  'AuditEvent',
+  'Tenant',
+  'ScimCredential',
+  'ApiKey',
+  'CustomAttribute',
+  'BulkJob',
+  'WebhookSubscription',
+  'OAuthClient',
+]);
 
 /** Opaque global ids: base64url of "<Type>:<uuid>". Clients must not parse them. */
 export const toGlobalId = (type: NodeType, id: string): string => Buffer.from(`${type}:${id}`).toString('base64url');

@@ -78,7 +78,10 @@ const pagedEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
  * Rejects, before execution, operations deeper than maxDepth or costlier than maxCost, with
  * QUERY_TOO_DEEP / QUERY_TOO_COMPLEX; reports the cost of every operation in `extensions.cost`.
  */
-export function limitsPlugin(schema: GraphQLSchema, opts: { maxDepth: number; maxCost: number; maxAliases?: number; maxFields?: number }): ApolloServerPlugin<GraphQLContext> {
+export function limitsPlugin(
+  schema: GraphQLSchema,
+  opts: { maxDepth: number; maxCost: number; maxAliases?: number; maxFields?: number },
+): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       let cost = 0;
@@ -87,32 +90,51 @@ export function limitsPlugin(schema: GraphQLSchema, opts: { maxDepth: number; ma
           if (opts.maxAliases !== undefined || opts.maxFields !== undefined) {
             const { fields, aliases } = operationWidth(document, operationName);
             if (opts.maxAliases !== undefined && aliases > opts.maxAliases) {
-              throw new GraphQLError(`the operation uses ${aliases} aliases; at most ${opts.maxAliases} are allowed (fetch several objects with nodes(ids:) instead)`, { extensions: { code: 'QUERY_TOO_MANY_ALIASES', http: { status: 400 }, aliases, maxAliases: opts.maxAliases } });
+              throw new GraphQLError(
+                `the operation uses ${aliases} aliases; at most ${opts.maxAliases} are allowed (fetch several objects with nodes(ids:) instead)`,
+                { extensions: { code: 'QUERY_TOO_MANY_ALIASES', http: { status: 400 }, aliases, maxAliases: opts.maxAliases } },
+              );
             }
             if (opts.maxFields !== undefined && fields > opts.maxFields) {
-              throw new GraphQLError(`the operation selects ${fields} fields (fragments expanded); at most ${opts.maxFields} are allowed`, { extensions: { code: 'QUERY_TOO_MANY_FIELDS', http: { status: 400 }, fields, maxFields: opts.maxFields } });
+              throw new GraphQLError(`the operation selects ${fields} fields (fragments expanded); at most ${opts.maxFields} are allowed`, {
+                extensions: { code: 'QUERY_TOO_MANY_FIELDS', http: { status: 400 }, fields, maxFields: opts.maxFields },
+              });
             }
           }
           const depth = operationDepth(document, operationName);
           if (depth > opts.maxDepth) {
-            throw new GraphQLError(`query depth ${depth} exceeds the limit of ${opts.maxDepth}`, { extensions: { code: 'QUERY_TOO_DEEP', http: { status: 400 }, depth, maxDepth: opts.maxDepth } });
+            throw new GraphQLError(`query depth ${depth} exceeds the limit of ${opts.maxDepth}`, {
+              extensions: { code: 'QUERY_TOO_DEEP', http: { status: 400 }, depth, maxDepth: opts.maxDepth },
+            });
           }
           try {
-            cost = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: request.variables ?? {}, estimators: [pagedEstimator, simpleEstimator({ defaultComplexity: 1 })] });
+            cost = getComplexity({
+              schema,
+              query: document,
+              operationName: operationName ?? undefined,
+              variables: request.variables ?? {},
+              estimators: [pagedEstimator, simpleEstimator({ defaultComplexity: 1 })],
+            });
           } catch (err) {
             // The estimate coerces the variables first: invalid ones are the caller's mistake (400), as in execution.
-            if (err instanceof GraphQLError) throw new GraphQLError(err.message, { nodes: err.nodes, extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+            if (err instanceof GraphQLError)
+              throw new GraphQLError(err.message, { nodes: err.nodes, extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
             throw err;
           }
           if (cost > opts.maxCost) {
-            throw new GraphQLError(`query cost ${cost} exceeds the limit of ${opts.maxCost}; ask for smaller pages or fewer nested lists`, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 }, cost, maxCost: opts.maxCost } });
+            throw new GraphQLError(`query cost ${cost} exceeds the limit of ${opts.maxCost}; ask for smaller pages or fewer nested lists`, {
+              extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 }, cost, maxCost: opts.maxCost },
+            });
           }
           // What the tenant's rate limit charges for it (graphql/rate-limit.ts).
           if (contextValue?.meter) contextValue.meter.cost = cost;
         },
         async willSendResponse({ response }) {
           if (response.body.kind === 'single') {
-            response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost: { requested: cost, maximum: opts.maxCost } };
+            response.body.singleResult.extensions = {
+              ...response.body.singleResult.extensions,
+              cost: { requested: cost, maximum: opts.maxCost },
+            };
           }
         },
       };

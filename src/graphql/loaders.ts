@@ -19,9 +19,15 @@ export interface Loaders {
   roleIdsOfUser: DataLoader<string, string[]>;
 }
 
-async function byIds<T extends { id: string }>(scope: TenantScope, entity: typeof TeamEntity | typeof RoleEntity, ids: readonly string[]): Promise<Array<T | null>> {
+async function byIds<T extends { id: string }>(
+  scope: TenantScope,
+  entity: typeof TeamEntity | typeof RoleEntity,
+  ids: readonly string[],
+): Promise<Array<T | null>> {
   const valid = ids.filter(isUuid);
-  const found = valid.length ? ((await scope.em.find(entity as typeof TeamEntity, { id: { $in: valid }, tenantId: scope.tenantId })) as unknown as T[]) : [];
+  const found = valid.length
+    ? ((await scope.em.find(entity as typeof TeamEntity, { id: { $in: valid }, tenantId: scope.tenantId })) as unknown as T[])
+    : [];
   const map = new Map(found.map((e) => [e.id, e]));
   return ids.map((id) => map.get(id) ?? null);
 }

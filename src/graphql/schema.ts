@@ -21,7 +21,24 @@ let cached: Promise<GraphQLSchema> | undefined;
 /** The schema, built once per process (type-graphql metadata is global). schema/schema.graphql is its printed form. */
 export function getSchema(): Promise<GraphQLSchema> {
   cached ??= buildSchema({
-    resolvers: [UserResolver, TeamResolver, RoleResolver, TenantResolver, CredentialResolver, ApiKeyResolver, CustomAttributeResolver, AuditResolver, NodeResolver, BulkBatchResolver, BulkJobResolver, BulkJobLineResolver, WebhookSubscriptionResolver, WebhookDeliveryResolver, OAuthClientResolver, AuthFailureResolver],
+    resolvers: [
+      UserResolver,
+      TeamResolver,
+      RoleResolver,
+      TenantResolver,
+      CredentialResolver,
+      ApiKeyResolver,
+      CustomAttributeResolver,
+      AuditResolver,
+      NodeResolver,
+      BulkBatchResolver,
+      BulkJobResolver,
+      BulkJobLineResolver,
+      WebhookSubscriptionResolver,
+      WebhookDeliveryResolver,
+      OAuthClientResolver,
+      AuthFailureResolver,
+    ],
     authChecker,
     authMode: 'error',
     validate: false,

@@ -25,7 +25,13 @@ import { DB_UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../in
 
 export const GRAPHQL_BODY_LIMIT = '1mb';
 
-function graphqlError(ctx: Parameters<Middleware>[0], status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
+function graphqlError(
+  ctx: Parameters<Middleware>[0],
+  status: number,
+  code: string,
+  message: string,
+  extensions: Record<string, unknown> = {},
+) {
   ctx.status = status;
   ctx.type = 'application/json';
   ctx.body = { errors: [{ message, extensions: { code, ...extensions } }] };
@@ -52,7 +58,12 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
     // Apollo's default landing page loads assets from the internet; there is none here.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      limitsPlugin(schema, { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost, maxAliases: config.graphqlMaxAliases, maxFields: config.graphqlMaxFields }),
+      limitsPlugin(schema, {
+        maxDepth: config.graphqlMaxDepth,
+        maxCost: config.graphqlMaxCost,
+        maxAliases: config.graphqlMaxAliases,
+        maxFields: config.graphqlMaxFields,
+      }),
       serviceUnavailablePlugin(),
       rateLimitPlugin(),
     ],
@@ -68,7 +79,8 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       const status = (err as { status?: number }).status;
       if (status === 413) return graphqlError(ctx, 413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${GRAPHQL_BODY_LIMIT}`);
       if (status === 415) return graphqlError(ctx, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
-      if (status && status >= 400 && status < 500) return graphqlError(ctx, 400, 'BAD_REQUEST', `malformed request body: ${(err as Error).message}`);
+      if (status && status >= 400 && status < 500)
+        return graphqlError(ctx, 400, 'BAD_REQUEST', `malformed request body: ${(err as Error).message}`);
       // Authentication or the request's transaction (begin/commit) hit a database outage: retryable 503, nothing written.
       if (isDatabaseUnavailable(err)) {
         logger.warn({ err }, 'graphql request failed: database unavailable');
@@ -114,23 +126,48 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
         ? operatorFromEnv
         : await passDoor(
             orm.em.fork(),
-            { door: 'graphql', credential: { kind: 'api_key', secret: match[1] }, hostSlug: null, clientIp: ctx.ip, requestId: ctx.state.requestId, userAgent: ctx.get('user-agent') || undefined },
+            {
+              door: 'graphql',
+              credential: { kind: 'api_key', secret: match[1] },
+              hostSlug: null,
+              clientIp: ctx.ip,
+              requestId: ctx.state.requestId,
+              userAgent: ctx.get('user-agent') || undefined,
+            },
             limits,
           );
     switch (door.outcome) {
       case 'invalid':
-        logger.warn({ door: 'graphql', reason: door.reason, credentialPrefix: door.prefix, credentialTenantId: door.tenantId ?? undefined }, 'authentication failed');
+        logger.warn(
+          { door: 'graphql', reason: door.reason, credentialPrefix: door.prefix, credentialTenantId: door.tenantId ?? undefined },
+          'authentication failed',
+        );
         ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
         return graphqlError(ctx, 401, 'UNAUTHENTICATED', 'the API key is invalid or revoked');
       case 'auth_blocked':
         ctx.set('Retry-After', String(door.retryAfter));
-        return graphqlError(ctx, 429, RATE_LIMITED, `too many failed authentications from this address; retry after ${door.retryAfter} seconds`, { retryAfter: door.retryAfter, reason: 'AUTHENTICATION_FAILURES' });
+        return graphqlError(
+          ctx,
+          429,
+          RATE_LIMITED,
+          `too many failed authentications from this address; retry after ${door.retryAfter} seconds`,
+          { retryAfter: door.retryAfter, reason: 'AUTHENTICATION_FAILURES' },
+        );
       case 'rate_limited':
         ctx.set('Retry-After', String(door.retryAfter));
-        return graphqlError(ctx, 429, RATE_LIMITED, `rate limit of this tenant exceeded (${limits.rps} requests per second, bursts of ${limits.burst}); retry after ${door.retryAfter} seconds`, { retryAfter: door.retryAfter });
+        return graphqlError(
+          ctx,
+          429,
+          RATE_LIMITED,
+          `rate limit of this tenant exceeded (${limits.rps} requests per second, bursts of ${limits.burst}); retry after ${door.retryAfter} seconds`,
+          { retryAfter: door.retryAfter },
+        );
     }
     const { tenantId, actor } = door;
-    const meter: RequestMeter = { cost: 0, ...(door.remaining !== null ? { rateLimit: { burst: limits.burst, remaining: door.remaining, costPerToken } } : {}) };
+    const meter: RequestMeter = {
+      cost: 0,
+      ...(door.remaining !== null ? { rateLimit: { burst: limits.burst, remaining: door.remaining, costPerToken } } : {}),
+    };
     if (door.remaining !== null) {
       ctx.set('X-RateLimit-Limit', String(limits.burst));
       ctx.set('X-RateLimit-Remaining', String(Math.max(0, Math.floor(door.remaining))));
@@ -144,7 +181,9 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
     });
     const extra = tenantId && meter.rateLimit ? extraTokens(meter.cost, costPerToken) : 0;
     if (tenantId && extra > 0) {
-      await chargeTokens(orm.em.fork(), tenantId, 'graphql', extra, limits).catch((err: unknown) => logger.warn({ err }, 'could not charge the query cost to the rate limit'));
+      await chargeTokens(orm.em.fork(), tenantId, 'graphql', extra, limits).catch((err: unknown) =>
+        logger.warn({ err }, 'could not charge the query cost to the rate limit'),
+      );
     }
   };
 

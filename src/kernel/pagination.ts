@@ -21,7 +21,8 @@ export interface Page<T> {
 }
 
 /** Opaque cursor: the sort key and id of a row, base64url-encoded JSON. */
-export const encodeCursor = (key: string | number | null, id: string): string => Buffer.from(JSON.stringify([key, id])).toString('base64url');
+export const encodeCursor = (key: string | number | null, id: string): string =>
+  Buffer.from(JSON.stringify([key, id])).toString('base64url');
 
 export function decodeCursor(cursor: string, field: string): { key: string | number | null; id: string } {
   try {
@@ -38,7 +39,10 @@ export function decodeCursor(cursor: string, field: string): { key: string | num
 export function validatePageArgs(args: PageArgs): { limit: number; backward: boolean; cursor?: string; cursorField: string } {
   const { first, last, after, before } = args;
   if (first != null && last != null) throw new DomainError(ErrorCode.INVALID_INPUT, 'pass first or last, not both', { field: 'first' });
-  for (const [name, v] of [['first', first], ['last', last]] as const) {
+  for (const [name, v] of [
+    ['first', first],
+    ['last', last],
+  ] as const) {
     if (v != null && (!Number.isInteger(v) || v < 0 || v > MAX_PAGE_SIZE)) {
       throw new DomainError(ErrorCode.INVALID_INPUT, `${name} must be an integer from 0 to ${MAX_PAGE_SIZE}`, { field: name });
     }

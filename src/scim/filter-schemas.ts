@@ -8,14 +8,21 @@ import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas/urns.js';
  * Index-backed lookups: userName (user_name_lower), externalId, id, emails.value (GIN), displayName of
  * groups (lower(display_name)), meta.lastModified / meta.created ((tenant_id, updated_at|created_at)).
  */
-const col = (sql: string, type: ScalarColumn['type'] = 'string', caseExact = false, notNull = false): ScalarColumn => ({ kind: 'column', sql, type, caseExact, notNull });
+const col = (sql: string, type: ScalarColumn['type'] = 'string', caseExact = false, notNull = false): ScalarColumn => ({
+  kind: 'column',
+  sql,
+  type,
+  caseExact,
+  notNull,
+});
 
 const ENT = ENTERPRISE_USER.toLowerCase();
 
 export function userFilterSchema(customUrn: string, customDecls: CustomAttribute[]): FilterSchema {
   const roleRelation = (sub: Record<string, ScalarColumn>): AttrMapping => ({
     kind: 'relation',
-    exists: (c) => `exists (select 1 from role_members gm join roles gr on gr.id = gm.role_id and gr.tenant_id = gm.tenant_id where gm.tenant_id = u.tenant_id and gm.user_id = u.id and ${c})`,
+    exists: (c) =>
+      `exists (select 1 from role_members gm join roles gr on gr.id = gm.role_id and gr.tenant_id = gm.tenant_id where gm.tenant_id = u.tenant_id and gm.user_id = u.id and ${c})`,
     subAttributes: sub,
   });
   const attributes: Record<string, AttrMapping> = {
@@ -42,23 +49,42 @@ export function userFilterSchema(customUrn: string, customDecls: CustomAttribute
     emails: {
       kind: 'jsonArray',
       column: 'u.emails',
-      subAttributes: { value: { type: 'string', caseExact: false, storedLower: true }, type: { type: 'string', caseExact: false }, primary: { type: 'boolean', caseExact: false }, display: { type: 'string', caseExact: false } },
+      subAttributes: {
+        value: { type: 'string', caseExact: false, storedLower: true },
+        type: { type: 'string', caseExact: false },
+        primary: { type: 'boolean', caseExact: false },
+        display: { type: 'string', caseExact: false },
+      },
     },
     phonenumbers: {
       kind: 'jsonArray',
       column: 'u.phone_numbers',
-      subAttributes: { value: { type: 'string', caseExact: false }, type: { type: 'string', caseExact: false }, primary: { type: 'boolean', caseExact: false }, display: { type: 'string', caseExact: false } },
+      subAttributes: {
+        value: { type: 'string', caseExact: false },
+        type: { type: 'string', caseExact: false },
+        primary: { type: 'boolean', caseExact: false },
+        display: { type: 'string', caseExact: false },
+      },
     },
     addresses: {
       kind: 'jsonArray',
       column: 'u.addresses',
       subAttributes: {
-        formatted: { type: 'string', caseExact: false }, streetaddress: { type: 'string', caseExact: false, key: 'streetAddress' },
-        locality: { type: 'string', caseExact: false }, region: { type: 'string', caseExact: false }, postalcode: { type: 'string', caseExact: false, key: 'postalCode' },
-        country: { type: 'string', caseExact: false }, type: { type: 'string', caseExact: false }, primary: { type: 'boolean', caseExact: false },
+        formatted: { type: 'string', caseExact: false },
+        streetaddress: { type: 'string', caseExact: false, key: 'streetAddress' },
+        locality: { type: 'string', caseExact: false },
+        region: { type: 'string', caseExact: false },
+        postalcode: { type: 'string', caseExact: false, key: 'postalCode' },
+        country: { type: 'string', caseExact: false },
+        type: { type: 'string', caseExact: false },
+        primary: { type: 'boolean', caseExact: false },
       },
     },
-    groups: roleRelation({ value: col('gm.role_id', 'uuid', true, true), display: col('gr.display_name', 'string', false, true), type: col(`'direct'`, 'string', false, true) }),
+    groups: roleRelation({
+      value: col('gm.role_id', 'uuid', true, true),
+      display: col('gr.display_name', 'string', false, true),
+      type: col(`'direct'`, 'string', false, true),
+    }),
     roles: roleRelation({ value: col('gr.display_name', 'string', false, true), display: col('gr.display_name', 'string', false, true) }),
     'meta.created': col('u.created_at', 'dateTime', false, true),
     'meta.lastmodified': col('u.updated_at', 'dateTime', false, true),
@@ -69,10 +95,19 @@ export function userFilterSchema(customUrn: string, customDecls: CustomAttribute
     [`${ENT}:division`]: col('u.division'),
     [`${ENT}:department`]: col('(select t.name from teams t where t.id = u.team_id and t.tenant_id = u.tenant_id)'),
     [`${ENT}:manager.value`]: col('coalesce(u.manager_id::text, u.manager_ref)', 'string', true),
-    [`${ENT}:manager.displayname`]: col(`(select coalesce(m.display_name, m.user_name) from users m where m.id = u.manager_id and m.tenant_id = u.tenant_id)`),
+    [`${ENT}:manager.displayname`]: col(
+      `(select coalesce(m.display_name, m.user_name) from users m where m.id = u.manager_id and m.tenant_id = u.tenant_id)`,
+    ),
   };
   for (const d of customDecls) {
-    attributes[`${customUrn.toLowerCase()}:${d.name.toLowerCase()}`] = { kind: 'json', column: 'u.custom', key: d.name, type: d.type, caseExact: false, multiValued: d.multiValued };
+    attributes[`${customUrn.toLowerCase()}:${d.name.toLowerCase()}`] = {
+      kind: 'json',
+      column: 'u.custom',
+      key: d.name,
+      type: d.type,
+      caseExact: false,
+      multiValued: d.multiValued,
+    };
   }
   return { coreUrn: CORE_USER, attributes, extensionUrns: [ENTERPRISE_USER, customUrn] };
 }

@@ -1,17 +1,5 @@
-import {
-  compileProjection,
-  parseProjection,
-  projectResource,
-  ScimProjectionError,
-  type ProjectionRequest,
-} from './projection.js';
-import {
-  customUserExtension,
-  GROUP_SCHEMAS,
-  USER_SCHEMAS,
-  type ScimAttributeDef,
-  type ScimSchemaDef,
-} from './schemas/definitions.js';
+import { compileProjection, parseProjection, projectResource, ScimProjectionError, type ProjectionRequest } from './projection.js';
+import { customUserExtension, GROUP_SCHEMAS, USER_SCHEMAS, type ScimAttributeDef, type ScimSchemaDef } from './schemas/definitions.js';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas/urns.js';
 
 type Json = Record<string, unknown>;
@@ -367,17 +355,12 @@ describe('projectResource', () => {
       legacyFlag: 'x',
       'urn:example:other:2.0:User': { a: 1 },
     });
-    expect(projectResource(resource, { attributes: ['userName'] }, USER)).toEqual(
-      core({ userName: 'ada@example.com' }),
-    );
+    expect(projectResource(resource, { attributes: ['userName'] }, USER)).toEqual(core({ userName: 'ada@example.com' }));
   });
 
   it('leaves schema URNs it does not know in schemas', () => {
     const resource = { ...group, schemas: [CORE_GROUP, 'urn:example:other:2.0:Group'] };
-    expect(projectResource(resource, { attributes: ['displayName'] }, GROUP).schemas).toEqual([
-      CORE_GROUP,
-      'urn:example:other:2.0:Group',
-    ]);
+    expect(projectResource(resource, { attributes: ['displayName'] }, GROUP).schemas).toEqual([CORE_GROUP, 'urn:example:other:2.0:Group']);
   });
 });
 
@@ -466,9 +449,7 @@ describe('returned characteristics', () => {
 
 describe('parseProjection', () => {
   it('returns the trimmed, non-empty items of each parameter', () => {
-    expect(
-      parseProjection({ attributes: ' userName, ,emails.value ', excludedAttributes: ['groups', 'roles,'] }, USER),
-    ).toEqual({
+    expect(parseProjection({ attributes: ' userName, ,emails.value ', excludedAttributes: ['groups', 'roles,'] }, USER)).toEqual({
       attributes: ['userName', 'emails.value'],
       excludedAttributes: ['groups', 'roles'],
     });

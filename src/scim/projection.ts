@@ -341,12 +341,7 @@ function planContainer(
  * In include mode a whole-schema selection (bare URN) implies `all` for each attribute but does not count as
  * naming a `request` attribute. In exclude mode it excludes every attribute (`planAttr` spares `always` ones).
  */
-function implied(
-  include: boolean,
-  whole: boolean,
-  explicit: Selection | undefined,
-  def: ScimAttributeDef,
-): Selection | undefined {
+function implied(include: boolean, whole: boolean, explicit: Selection | undefined, def: ScimAttributeDef): Selection | undefined {
   if (!whole) return explicit;
   if (include && def.returned === 'request') return explicit;
   return 'all';
@@ -369,9 +364,7 @@ export function compileProjection(req: ProjectionRequest, schemas: readonly Scim
   const extensions = new Map<string, ContainerPlan>();
   for (const ext of index.extensions) {
     const sel = sels.ext.get(ext);
-    const plan = planContainer(ext.attrs, include, (def) =>
-      implied(include, sel?.all ?? false, sel?.attrs.get(def), def),
-    );
+    const plan = planContainer(ext.attrs, include, (def) => implied(include, sel?.all ?? false, sel?.attrs.get(def), def));
     extensions.set(ext.schema.id.toLowerCase(), plan);
   }
 

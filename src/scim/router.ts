@@ -9,14 +9,32 @@ import type { Logger } from '../infra/logger.js';
 import { ScimError } from './errors.js';
 import { bulkHandler, bulkPayloadLimit } from './handlers/bulk.js';
 import type { ScimContext } from './handlers/common.js';
-import { getResourceType, getSchema, listResourceTypes, listSchemas, SCIM_MAX_PAYLOAD_BYTES, serviceProviderConfig } from './handlers/discovery.js';
+import {
+  getResourceType,
+  getSchema,
+  listResourceTypes,
+  listSchemas,
+  SCIM_MAX_PAYLOAD_BYTES,
+  serviceProviderConfig,
+} from './handlers/discovery.js';
 import { createGroup, deleteGroup, getGroup, listGroupsHandler, patchGroup, replaceGroup, searchGroupsHandler } from './handlers/groups.js';
-import { createUserHandler, deleteUserHandler, getUser, listUsersHandler, patchUser, replaceUser, searchUsersHandler } from './handlers/users.js';
+import {
+  createUserHandler,
+  deleteUserHandler,
+  getUser,
+  listUsersHandler,
+  patchUser,
+  replaceUser,
+  searchUsersHandler,
+} from './handlers/users.js';
 import { scimAuth } from './middleware/scim-auth.js';
 import { scimErrors } from './middleware/scim-errors.js';
 
 type H = (ctx: ScimContext) => Promise<void> | void;
-const h = (fn: H): Middleware => (ctx) => fn(ctx as unknown as ScimContext) as Promise<void>;
+const h =
+  (fn: H): Middleware =>
+  (ctx) =>
+    fn(ctx as unknown as ScimContext) as Promise<void>;
 
 /** Bodies must be JSON: application/scim+json (RFC 7644 §3.1) or application/json. */
 const requireJsonBody: Middleware = async function scimContentType(ctx, next) {
@@ -39,7 +57,14 @@ export function scimRouter(deps: { orm: MikroORM; config: Config; logger: Logger
   router.use(requireJsonBody);
   // /Bulk: an oversized body is refused before it is read, naming maxPayloadSize.
   router.use('/Bulk', bulkPayloadLimit);
-  router.use(bodyParser({ enableTypes: ['json'], extendTypes: { json: ['application/scim+json', 'application/json'] }, jsonLimit: SCIM_MAX_PAYLOAD_BYTES, encoding: 'utf-8' }));
+  router.use(
+    bodyParser({
+      enableTypes: ['json'],
+      extendTypes: { json: ['application/scim+json', 'application/json'] },
+      jsonLimit: SCIM_MAX_PAYLOAD_BYTES,
+      encoding: 'utf-8',
+    }),
+  );
   router.use(rejectNul());
   router.use(scimAuth(deps.orm, deps.config, deps.logger));
 

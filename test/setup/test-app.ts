@@ -76,8 +76,21 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const url = env.DATABASE_URL ?? process.env.ROSTER_TEST_DATABASE_URL;
   if (!url) throw new Error('ROSTER_TEST_DATABASE_URL is not set: run the tests through jest (test/setup/global-setup.ts)');
   const operatorKey = `rst_op_test_${randomBytes(24).toString('hex')}`;
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', ROSTER_BASE_DOMAIN: 'roster.test', ROSTER_OPERATOR_KEY: operatorKey, ...TEST_RATE_LIMITS, ...env, DATABASE_URL: url });
-  const orm = await createOrm({ url, poolMax: 10, connectTimeoutMs: config.dbConnectTimeoutMs, statementTimeoutMs: config.dbStatementTimeoutMs });
+  const config = loadConfig({
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ROSTER_BASE_DOMAIN: 'roster.test',
+    ROSTER_OPERATOR_KEY: operatorKey,
+    ...TEST_RATE_LIMITS,
+    ...env,
+    DATABASE_URL: url,
+  });
+  const orm = await createOrm({
+    url,
+    poolMax: 10,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
   const logger = createLogger(options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent', options.logDestination);
   const app = await createApp({ orm, config, logger });
   const server = app.koa.listen(0, '127.0.0.1');
@@ -88,7 +101,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   pool.on('error', () => {});
 
   const createTenant = async (slug = uniqueSlug()): Promise<TestTenant> => {
-    const res = await postGraphql<{ createTenant: { tenant: { id: string; slug: string; scimBaseUrl: string }; scimToken: string; apiKey: string; userErrors: unknown[] } }>(
+    const res = await postGraphql<{
+      createTenant: { tenant: { id: string; slug: string; scimBaseUrl: string }; scimToken: string; apiKey: string; userErrors: unknown[] };
+    }>(
       baseUrl,
       operatorKey,
       'mutation($slug: String!) { createTenant(input: { slug: $slug }) { tenant { id slug scimBaseUrl } scimToken apiKey userErrors { code message } } }',

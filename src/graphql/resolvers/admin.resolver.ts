@@ -9,18 +9,40 @@ import { listAuditEvents } from '../../modules/audit/audit.queries.js';
 import { recordAudit } from '../../modules/audit/audit.service.js';
 import type { AuditEvent as AuditEventEntity } from '../../modules/audit/audit-event.entity.js';
 import type { ApiKey as ApiKeyEntity, ScimCredential as ScimCredentialEntity } from '../../modules/credentials/credential.entity.js';
-import { createApiKey, generateScimCredential, listApiKeys, listScimCredentials, revokeApiKey, revokeScimCredentials } from '../../modules/credentials/credential.service.js';
+import {
+  createApiKey,
+  generateScimCredential,
+  listApiKeys,
+  listScimCredentials,
+  revokeApiKey,
+  revokeScimCredentials,
+} from '../../modules/credentials/credential.service.js';
 import type { CustomAttribute as CustomAttributeEntity } from '../../modules/custom-attributes/custom-attribute.entity.js';
-import { declareCustomAttribute, listCustomAttributes, removeCustomAttribute } from '../../modules/custom-attributes/custom-attribute.service.js';
+import {
+  declareCustomAttribute,
+  listCustomAttributes,
+  removeCustomAttribute,
+} from '../../modules/custom-attributes/custom-attribute.service.js';
 import type { Tenant as TenantEntity } from '../../modules/tenants/tenant.entity.js';
 import { createTenant, getTenant, listTenants } from '../../modules/tenants/tenant.service.js';
 import type { GraphQLContext } from '../context.js';
 import { fromGlobalId, idOf, toGlobalId } from '../ids.js';
 import { toConnection, UserErrorCode } from '../types/common.js';
 import {
-  ApiKey, ApiKeyPayload, CreateApiKeyInput, CreateApiKeyPayload, CreateTenantInput, CreateTenantPayload, CustomAttribute,
-  CustomAttributePayload, DeclareCustomAttributeInput, GenerateScimCredentialInput, GenerateScimCredentialPayload,
-  RevokePayload, ScimCredential, Tenant,
+  ApiKey,
+  ApiKeyPayload,
+  CreateApiKeyInput,
+  CreateApiKeyPayload,
+  CreateTenantInput,
+  CreateTenantPayload,
+  CustomAttribute,
+  CustomAttributePayload,
+  DeclareCustomAttributeInput,
+  GenerateScimCredentialInput,
+  GenerateScimCredentialPayload,
+  RevokePayload,
+  ScimCredential,
+  Tenant,
 } from '../types/admin.js';
 import { AuditActor, AuditEvent, AuditEventConnection, AuditFilter, ConnectionArgs, DeletePayload } from '../types/directory.js';
 import { runMutation, tenantScope } from './helpers.js';
@@ -34,7 +56,11 @@ export class TenantResolver {
 
   @Authorized(Permission.TENANTS_MANAGE)
   @Query(() => [Tenant], { description: 'Operator only: tenants by slug.' })
-  async tenants(@Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { defaultValue: 100 }) first: number, @Arg('afterSlug', () => String, { nullable: true }) afterSlug?: string | null) {
+  async tenants(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Arg('afterSlug', () => String, { nullable: true }) afterSlug?: string | null,
+  ) {
     if (first < 1 || first > 1000) throw new DomainError(ErrorCode.INVALID_INPUT, 'first must be from 1 to 1000', { field: 'first' });
     return listTenants(ctx.em, { limit: first, afterSlug: afterSlug ?? undefined });
   }
@@ -47,7 +73,9 @@ export class TenantResolver {
   }
 
   @Authorized(Permission.TENANTS_MANAGE)
-  @Mutation(() => CreateTenantPayload, { description: 'Operator only: creates a tenant with a SCIM token and an admin API key (shown once).' })
+  @Mutation(() => CreateTenantPayload, {
+    description: 'Operator only: creates a tenant with a SCIM token and an admin API key (shown once).',
+  })
   async createTenant(@Ctx() ctx: GraphQLContext, @Arg('input', () => CreateTenantInput) input: CreateTenantInput) {
     try {
       return await ctx.em.transactional(async (em) => {
@@ -57,7 +85,14 @@ export class TenantResolver {
       });
     } catch (err) {
       if (err instanceof DomainError && (err.code === ErrorCode.CONFLICT || err.code === ErrorCode.INVALID_INPUT)) {
-        return { tenant: null, scimToken: null, apiKey: null, userErrors: [{ code: err.code as unknown as UserErrorCode, field: err.field ?? null, reason: err.reason ?? null, message: err.message }] };
+        return {
+          tenant: null,
+          scimToken: null,
+          apiKey: null,
+          userErrors: [
+            { code: err.code as unknown as UserErrorCode, field: err.field ?? null, reason: err.reason ?? null, message: err.message },
+          ],
+        };
       }
       throw err;
     }
@@ -68,7 +103,12 @@ export class TenantResolver {
  * A new tenant's first SCIM token and all-permissions admin key, created inside the tenant (row-level
  * security) in the caller's transaction. Used by the operator mutation and by the CLI.
  */
-export async function provisionTenantCredentials(em: EntityManager, tenantId: string, actor: TenantScope['actor'], door: TenantScope['door']): Promise<{ scimToken: string; apiKey: string }> {
+export async function provisionTenantCredentials(
+  em: EntityManager,
+  tenantId: string,
+  actor: TenantScope['actor'],
+  door: TenantScope['door'],
+): Promise<{ scimToken: string; apiKey: string }> {
   await enterTenant(em, tenantId);
   const scope: TenantScope = { tenantId, actor, door, em };
   recordAudit(scope, { action: 'tenant.created', targetType: 'tenant', targetId: tenantId });
@@ -93,19 +133,36 @@ export class CredentialResolver {
   }
 
   @Authorized(Permission.INTEGRATIONS_MANAGE)
-  @Mutation(() => GenerateScimCredentialPayload, { description: 'Generates a SCIM bearer token (or Basic credential). Previous ones of that kind stop working now, or after overlapSeconds.' })
-  async generateScimCredential(@Ctx() ctx: GraphQLContext, @Arg('input', () => GenerateScimCredentialInput, { nullable: true }) input?: GenerateScimCredentialInput | null) {
-    return runMutation(ctx, async (scope) => {
-      const { credential, secret } = await generateScimCredential(scope, { kind: input?.kind ?? 'bearer', overlapSeconds: input?.overlapSeconds ?? 0 });
-      const tenant = await getTenant(scope.em, scope.tenantId);
-      return { credential, secret, scimBaseUrl: scimBaseUrl(ctx.config, tenant!.slug) };
-    }, { credential: null, secret: null, scimBaseUrl: null });
+  @Mutation(() => GenerateScimCredentialPayload, {
+    description:
+      'Generates a SCIM bearer token (or Basic credential). Previous ones of that kind stop working now, or after overlapSeconds.',
+  })
+  async generateScimCredential(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('input', () => GenerateScimCredentialInput, { nullable: true }) input?: GenerateScimCredentialInput | null,
+  ) {
+    return runMutation(
+      ctx,
+      async (scope) => {
+        const { credential, secret } = await generateScimCredential(scope, {
+          kind: input?.kind ?? 'bearer',
+          overlapSeconds: input?.overlapSeconds ?? 0,
+        });
+        const tenant = await getTenant(scope.em, scope.tenantId);
+        return { credential, secret, scimBaseUrl: scimBaseUrl(ctx.config, tenant!.slug) };
+      },
+      { credential: null, secret: null, scimBaseUrl: null },
+    );
   }
 
   @Authorized(Permission.INTEGRATIONS_MANAGE)
   @Mutation(() => RevokePayload, { description: 'Revokes one SCIM credential, or every one when id is omitted.' })
   revokeScimCredential(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { nullable: true }) id?: string | null) {
-    return runMutation(ctx, async (scope) => ({ revoked: await revokeScimCredentials(scope, id ? (idOf(id, 'ScimCredential') ?? 'unknown') : undefined) }), { revoked: null });
+    return runMutation(
+      ctx,
+      async (scope) => ({ revoked: await revokeScimCredentials(scope, id ? (idOf(id, 'ScimCredential') ?? 'unknown') : undefined) }),
+      { revoked: null },
+    );
   }
 }
 
@@ -124,16 +181,24 @@ export class ApiKeyResolver {
   @Authorized(Permission.INTEGRATIONS_MANAGE)
   @Mutation(() => CreateApiKeyPayload)
   createApiKey(@Ctx() ctx: GraphQLContext, @Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput) {
-    return runMutation(ctx, async (scope) => {
-      const { key, secret } = await createApiKey(scope, { name: input.name, permissions: input.permissions as Permission[] });
-      return { apiKey: key, secret };
-    }, { apiKey: null, secret: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        const { key, secret } = await createApiKey(scope, { name: input.name, permissions: input.permissions as Permission[] });
+        return { apiKey: key, secret };
+      },
+      { apiKey: null, secret: null },
+    );
   }
 
   @Authorized(Permission.INTEGRATIONS_MANAGE)
   @Mutation(() => ApiKeyPayload)
   revokeApiKey(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
-    return runMutation(ctx, async (scope) => ({ apiKey: await revokeApiKey(scope, idOf(id, 'ApiKey') ?? '00000000-0000-0000-0000-000000000000') }), { apiKey: null });
+    return runMutation(
+      ctx,
+      async (scope) => ({ apiKey: await revokeApiKey(scope, idOf(id, 'ApiKey') ?? '00000000-0000-0000-0000-000000000000') }),
+      { apiKey: null },
+    );
   }
 }
 
@@ -158,10 +223,14 @@ export class CustomAttributeResolver {
   @Authorized(Permission.INTEGRATIONS_MANAGE)
   @Mutation(() => DeletePayload, { description: 'Removes a declaration; stored values are no longer published or accepted.' })
   removeCustomAttribute(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
-    return runMutation(ctx, async (scope) => {
-      await removeCustomAttribute(scope, idOf(id, 'CustomAttribute') ?? '00000000-0000-0000-0000-000000000000');
-      return { deletedId: id };
-    }, { deletedId: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        await removeCustomAttribute(scope, idOf(id, 'CustomAttribute') ?? '00000000-0000-0000-0000-000000000000');
+        return { deletedId: id };
+      },
+      { deletedId: null },
+    );
   }
 }
 
@@ -169,9 +238,19 @@ export class CustomAttributeResolver {
 export class AuditResolver {
   @Authorized(Permission.AUDIT_READ)
   @Query(() => AuditEventConnection, { description: 'Every change in the tenant, newest first.' })
-  async auditEvents(@Ctx() ctx: GraphQLContext, @Args() page: ConnectionArgs, @Arg('filter', () => AuditFilter, { nullable: true }) filter?: AuditFilter | null) {
+  async auditEvents(
+    @Ctx() ctx: GraphQLContext,
+    @Args() page: ConnectionArgs,
+    @Arg('filter', () => AuditFilter, { nullable: true }) filter?: AuditFilter | null,
+  ) {
     const targetId = filter?.targetId ? (fromGlobalId(filter.targetId)?.id ?? 'none') : null;
-    return toConnection(await listAuditEvents(tenantScope(ctx), { door: filter?.door, action: filter?.action, since: filter?.since, until: filter?.until, targetId }, page));
+    return toConnection(
+      await listAuditEvents(
+        tenantScope(ctx),
+        { door: filter?.door, action: filter?.action, since: filter?.since, until: filter?.until, targetId },
+        page,
+      ),
+    );
   }
 
   @FieldResolver(() => ID) id(@Root() e: AuditEventEntity) {
@@ -181,8 +260,19 @@ export class AuditResolver {
     return { kind: e.actorKind, id: e.actorId ?? null, label: e.actorLabel ?? null };
   }
   @FieldResolver(() => String, { nullable: true }) targetId(@Root() e: AuditEventEntity) {
-    const type = ({ user: 'User', team: 'Team', role: 'Role', credential: 'ScimCredential', api_key: 'ApiKey', custom_attribute: 'CustomAttribute', tenant: 'Tenant', webhook_subscription: 'WebhookSubscription', oauth_client: 'OAuthClient' } as const)[e.targetType as 'user'];
+    const type = (
+      {
+        user: 'User',
+        team: 'Team',
+        role: 'Role',
+        credential: 'ScimCredential',
+        api_key: 'ApiKey',
+        custom_attribute: 'CustomAttribute',
+        tenant: 'Tenant',
+        webhook_subscription: 'WebhookSubscription',
+        oauth_client: 'OAuthClient',
+      } as const
+    )[e.targetType as 'user'];
     return e.targetId && type ? toGlobalId(type, e.targetId) : null;
   }
 }
-

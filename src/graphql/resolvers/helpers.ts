@@ -27,7 +27,12 @@ export async function runMutation<P extends object>(
     return { ...result, userErrors: [] };
   } catch (err) {
     if (err instanceof DomainError && USER_ERROR_CODES.has(err.code)) {
-      return { ...empty, userErrors: [{ code: err.code as unknown as UserErrorCode, field: err.field ?? null, reason: err.reason ?? null, message: err.message }] };
+      return {
+        ...empty,
+        userErrors: [
+          { code: err.code as unknown as UserErrorCode, field: err.field ?? null, reason: err.reason ?? null, message: err.message },
+        ],
+      };
     }
     throw err;
   }

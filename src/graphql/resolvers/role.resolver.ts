@@ -7,7 +7,15 @@ import { searchUsers } from '../../modules/users/user.queries.js';
 import type { GraphQLContext } from '../context.js';
 import { idOf, toGlobalId } from '../ids.js';
 import { toConnection } from '../types/common.js';
-import { ConnectionArgs, DeletePayload, Role, RoleAssignmentPayload, RoleConnection, RolePayload, UserConnection } from '../types/directory.js';
+import {
+  ConnectionArgs,
+  DeletePayload,
+  Role,
+  RoleAssignmentPayload,
+  RoleConnection,
+  RolePayload,
+  UserConnection,
+} from '../types/directory.js';
 import { CreateRoleInput, UpdateRoleInput } from '../types/inputs.js';
 import { runMutation, tenantScope } from './helpers.js';
 
@@ -22,7 +30,14 @@ export class RoleResolver {
     const scope = tenantScope(ctx);
     const result = await keysetPage<Record<string, unknown>>(
       scope.em,
-      { select: 'r.*', from: 'from roles r where r.tenant_id = ?', params: [scope.tenantId], alias: 'r', sortExpr: 'lower(r.display_name)', sortType: 'text' },
+      {
+        select: 'r.*',
+        from: 'from roles r where r.tenant_id = ?',
+        params: [scope.tenantId],
+        alias: 'r',
+        sortExpr: 'lower(r.display_name)',
+        sortType: 'text',
+      },
       page,
     );
     return toConnection({ ...result, nodes: result.nodes.map((r) => scope.em.map(RoleEntity, r)) });
@@ -56,33 +71,51 @@ export class RoleResolver {
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => RolePayload)
   updateRole(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateRoleInput) input: UpdateRoleInput) {
-    return runMutation(ctx, async (scope) => ({ role: await updateRole(scope, roleId(id), { ...input, displayName: input.displayName ?? undefined }) }), { role: null });
+    return runMutation(
+      ctx,
+      async (scope) => ({ role: await updateRole(scope, roleId(id), { ...input, displayName: input.displayName ?? undefined }) }),
+      { role: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => DeletePayload, { description: 'Deletes a role and its assignments; the users stay.' })
   deleteRole(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
-    return runMutation(ctx, async (scope) => {
-      await deleteRole(scope, roleId(id));
-      return { deletedId: id };
-    }, { deletedId: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        await deleteRole(scope, roleId(id));
+        return { deletedId: id };
+      },
+      { deletedId: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
-  @Mutation(() => RoleAssignmentPayload, { description: 'Assigns a role to users (up to 10,000 per call). Already-assigned users are skipped.' })
+  @Mutation(() => RoleAssignmentPayload, {
+    description: 'Assigns a role to users (up to 10,000 per call). Already-assigned users are skipped.',
+  })
   assignRole(@Ctx() ctx: GraphQLContext, @Arg('roleId', () => ID) id: string, @Arg('userIds', () => [ID]) ids: string[]) {
-    return runMutation(ctx, async (scope) => {
-      const { added } = await assignRole(scope, roleId(id), userIds(ids));
-      return { role: await requireRole(scope, roleId(id)), changed: added };
-    }, { role: null, changed: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        const { added } = await assignRole(scope, roleId(id), userIds(ids));
+        return { role: await requireRole(scope, roleId(id)), changed: added };
+      },
+      { role: null, changed: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => RoleAssignmentPayload)
   unassignRole(@Ctx() ctx: GraphQLContext, @Arg('roleId', () => ID) id: string, @Arg('userIds', () => [ID]) ids: string[]) {
-    return runMutation(ctx, async (scope) => {
-      const { removed } = await unassignRole(scope, roleId(id), userIds(ids));
-      return { role: await requireRole(scope, roleId(id)), changed: removed };
-    }, { role: null, changed: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        const { removed } = await unassignRole(scope, roleId(id), userIds(ids));
+        return { role: await requireRole(scope, roleId(id)), changed: removed };
+      },
+      { role: null, changed: null },
+    );
   }
 }

@@ -21,7 +21,14 @@ export class TeamResolver {
     const scope = tenantScope(ctx);
     const result = await keysetPage<Record<string, unknown>>(
       scope.em,
-      { select: 't.*', from: `from teams t where t.tenant_id = ?${rootsOnly ? ' and t.parent_id is null' : ''}`, params: [scope.tenantId], alias: 't', sortExpr: 'lower(t.name)', sortType: 'text' },
+      {
+        select: 't.*',
+        from: `from teams t where t.tenant_id = ?${rootsOnly ? ' and t.parent_id is null' : ''}`,
+        params: [scope.tenantId],
+        alias: 't',
+        sortExpr: 'lower(t.name)',
+        sortType: 'text',
+      },
       page,
     );
     return toConnection({ ...result, nodes: result.nodes.map((r) => scope.em.map(TeamEntity, r)) });
@@ -57,28 +64,53 @@ export class TeamResolver {
   @FieldResolver(() => Int)
   async memberCount(@Root() t: TeamEntity, @Ctx() ctx: GraphQLContext) {
     const scope = tenantScope(ctx);
-    const rows = await scope.em.execute<Array<{ n: string }>>(`select count(*) as n from users where tenant_id = ? and team_id = ? and deleted_at is null`, [scope.tenantId, t.id]);
+    const rows = await scope.em.execute<Array<{ n: string }>>(
+      `select count(*) as n from users where tenant_id = ? and team_id = ? and deleted_at is null`,
+      [scope.tenantId, t.id],
+    );
     return Number(rows[0].n);
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => TeamPayload)
   createTeam(@Ctx() ctx: GraphQLContext, @Arg('input', () => CreateTeamInput) input: CreateTeamInput) {
-    return runMutation(ctx, async (scope) => ({ team: await createTeam(scope, { name: input.name, description: input.description, parentId: teamId(input.parentId) }) }), { team: null });
+    return runMutation(
+      ctx,
+      async (scope) => ({
+        team: await createTeam(scope, { name: input.name, description: input.description, parentId: teamId(input.parentId) }),
+      }),
+      { team: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
-  @Mutation(() => TeamPayload, { description: 'Renames, describes or moves a team (parentId null: to the top). Refused if it would nest a team inside itself.' })
+  @Mutation(() => TeamPayload, {
+    description: 'Renames, describes or moves a team (parentId null: to the top). Refused if it would nest a team inside itself.',
+  })
   updateTeam(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateTeamInput) input: UpdateTeamInput) {
-    return runMutation(ctx, async (scope) => ({ team: await updateTeam(scope, teamId(id) as string, { name: input.name ?? undefined, description: input.description, parentId: teamId(input.parentId) }) }), { team: null });
+    return runMutation(
+      ctx,
+      async (scope) => ({
+        team: await updateTeam(scope, teamId(id) as string, {
+          name: input.name ?? undefined,
+          description: input.description,
+          parentId: teamId(input.parentId),
+        }),
+      }),
+      { team: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => DeletePayload, { description: 'Deletes a team; its members stay (without a team) and its sub-teams move up.' })
   deleteTeam(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
-    return runMutation(ctx, async (scope) => {
-      await deleteTeam(scope, teamId(id) as string);
-      return { deletedId: id };
-    }, { deletedId: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        await deleteTeam(scope, teamId(id) as string);
+        return { deletedId: id };
+      },
+      { deletedId: null },
+    );
   }
 }

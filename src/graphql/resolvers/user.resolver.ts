@@ -12,24 +12,61 @@ import type { GraphQLContext } from '../context.js';
 import { idOf, toGlobalId } from '../ids.js';
 import { toConnection } from '../types/common.js';
 import {
-  Address, AuditEventConnection, ConnectionArgs, DeletePayload, Email, PhoneNumber, Role, SubtreeConnection, Team, User,
-  UserConnection, UserFilter, UserName, UserOrder, UserPayload,
+  Address,
+  AuditEventConnection,
+  ConnectionArgs,
+  DeletePayload,
+  Email,
+  PhoneNumber,
+  Role,
+  SubtreeConnection,
+  Team,
+  User,
+  UserConnection,
+  UserFilter,
+  UserName,
+  UserOrder,
+  UserPayload,
 } from '../types/directory.js';
 import { CreateUserInput, ManagerRefInput, UpdateUserInput, type UserFieldsInput } from '../types/inputs.js';
 import { runMutation, tenantScope } from './helpers.js';
 
 const SIMPLE_FIELDS = [
-  'externalId', 'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone',
-  'active', 'emails', 'phoneNumbers', 'addresses', 'employeeNumber', 'costCenter', 'organization', 'division', 'department',
+  'externalId',
+  'displayName',
+  'nickName',
+  'profileUrl',
+  'title',
+  'userType',
+  'preferredLanguage',
+  'locale',
+  'timezone',
+  'active',
+  'emails',
+  'phoneNumbers',
+  'addresses',
+  'employeeNumber',
+  'costCenter',
+  'organization',
+  'division',
+  'department',
 ] as const;
-const NAME_FIELDS = { formatted: 'formattedName', givenName: 'givenName', familyName: 'familyName', middleName: 'middleName', honorificPrefix: 'honorificPrefix', honorificSuffix: 'honorificSuffix' } as const;
+const NAME_FIELDS = {
+  formatted: 'formattedName',
+  givenName: 'givenName',
+  familyName: 'familyName',
+  middleName: 'middleName',
+  honorificPrefix: 'honorificPrefix',
+  honorificSuffix: 'honorificSuffix',
+} as const;
 
 /** A GraphQL manager reference as the domain's manager ref (id or externalId). */
 export function managerRef(input: ManagerRefInput | null | undefined): string | null | undefined {
   if (input === undefined) return undefined;
   if (input === null) return null;
   const given = [input.id, input.scimId, input.externalId].filter((v) => v != null);
-  if (given.length !== 1) throw new DomainError(ErrorCode.INVALID_INPUT, 'manager: give exactly one of id, scimId, externalId', { field: 'manager' });
+  if (given.length !== 1)
+    throw new DomainError(ErrorCode.INVALID_INPUT, 'manager: give exactly one of id, scimId, externalId', { field: 'manager' });
   if (input.id != null) {
     const id = idOf(input.id, 'User');
     if (!id) throw new DomainError(ErrorCode.INVALID_INPUT, 'manager.id: not a user id', { field: 'manager.id' });
@@ -98,7 +135,14 @@ export class UserResolver {
     return u.id;
   }
   @FieldResolver(() => UserName) name(@Root() u: UserEntity): UserName {
-    return { formatted: u.formattedName ?? null, givenName: u.givenName ?? null, familyName: u.familyName ?? null, middleName: u.middleName ?? null, honorificPrefix: u.honorificPrefix ?? null, honorificSuffix: u.honorificSuffix ?? null };
+    return {
+      formatted: u.formattedName ?? null,
+      givenName: u.givenName ?? null,
+      familyName: u.familyName ?? null,
+      middleName: u.middleName ?? null,
+      honorificPrefix: u.honorificPrefix ?? null,
+      honorificSuffix: u.honorificSuffix ?? null,
+    };
   }
   @FieldResolver(() => [Email]) emails(@Root() u: UserEntity): Email[] {
     return u.emails.map((e) => ({ value: e.value, type: e.type ?? null, primary: e.primary ?? false }));
@@ -107,7 +151,16 @@ export class UserResolver {
     return u.phoneNumbers.map((e) => ({ value: e.value, type: e.type ?? null, primary: e.primary ?? false }));
   }
   @FieldResolver(() => [Address]) addresses(@Root() u: UserEntity): Address[] {
-    return u.addresses.map((a) => ({ formatted: a.formatted ?? null, streetAddress: a.streetAddress ?? null, locality: a.locality ?? null, region: a.region ?? null, postalCode: a.postalCode ?? null, country: a.country ?? null, type: a.type ?? null, primary: a.primary ?? false }));
+    return u.addresses.map((a) => ({
+      formatted: a.formatted ?? null,
+      streetAddress: a.streetAddress ?? null,
+      locality: a.locality ?? null,
+      region: a.region ?? null,
+      postalCode: a.postalCode ?? null,
+      country: a.country ?? null,
+      type: a.type ?? null,
+      primary: a.primary ?? false,
+    }));
   }
   @FieldResolver(() => String, { nullable: true }) pendingManagerRef(@Root() u: UserEntity) {
     return u.managerRef ?? null;
@@ -156,23 +209,36 @@ export class UserResolver {
     @Arg('activeOnly', { defaultValue: false }) activeOnly?: boolean,
   ) {
     const scope = tenantScope(ctx);
-    if (maxDepth < 1 || maxDepth > 50) throw new DomainError(ErrorCode.INVALID_INPUT, 'maxDepth must be from 1 to 50', { field: 'maxDepth' });
+    if (maxDepth < 1 || maxDepth > 50)
+      throw new DomainError(ErrorCode.INVALID_INPUT, 'maxDepth must be from 1 to 50', { field: 'maxDepth' });
     const limit = first ?? 20;
-    if (limit < 0 || limit > MAX_PAGE_SIZE) throw new DomainError(ErrorCode.INVALID_INPUT, `first must be from 0 to ${MAX_PAGE_SIZE}`, { field: 'first' });
+    if (limit < 0 || limit > MAX_PAGE_SIZE)
+      throw new DomainError(ErrorCode.INVALID_INPUT, `first must be from 0 to ${MAX_PAGE_SIZE}`, { field: 'first' });
     let cursor: { depth: number; id: string } | undefined;
     if (after) {
       const c = decodeCursor(after, 'after');
-      if (typeof c.key !== 'number') throw new DomainError(ErrorCode.INVALID_INPUT, 'after: not a cursor from this connection', { field: 'after' });
+      if (typeof c.key !== 'number')
+        throw new DomainError(ErrorCode.INVALID_INPUT, 'after: not a cursor from this connection', { field: 'after' });
       cursor = { depth: c.key, id: c.id };
     }
-    const page = await subtreePage(scope.em, scope.tenantId, u.id, { maxDepth, limit: limit + 1, after: cursor, includeInactive: !activeOnly });
+    const page = await subtreePage(scope.em, scope.tenantId, u.id, {
+      maxDepth,
+      limit: limit + 1,
+      after: cursor,
+      includeInactive: !activeOnly,
+    });
     const rows = page.rows.slice(0, limit);
     const users = await ctx.loaders.user.loadMany(rows.map((r) => r.id));
     const edges = rows.map((r, i) => ({ node: users[i], depth: r.depth, cursor: encodeCursor(r.depth, r.id) }));
     return {
       edges,
       totalCount: page.totalCount,
-      pageInfo: { hasNextPage: page.rows.length > limit, hasPreviousPage: Boolean(after), startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },
+      pageInfo: {
+        hasNextPage: page.rows.length > limit,
+        hasPreviousPage: Boolean(after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
     };
   }
 
@@ -187,7 +253,13 @@ export class UserResolver {
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => UserPayload)
   createUser(@Ctx() ctx: GraphQLContext, @Arg('input', () => CreateUserInput) input: CreateUserInput) {
-    return runMutation(ctx, async (scope) => ({ user: await createUser(scope, { ...toUserCommand(input), userName: input.userName, id: input.scimId ?? undefined }) }), { user: null });
+    return runMutation(
+      ctx,
+      async (scope) => ({
+        user: await createUser(scope, { ...toUserCommand(input), userName: input.userName, id: input.scimId ?? undefined }),
+      }),
+      { user: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
@@ -198,14 +270,32 @@ export class UserResolver {
 
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => UserPayload, { description: 'Sets (or, with null, clears) the manager. Refused if it would make a cycle.' })
-  setManager(@Ctx() ctx: GraphQLContext, @Arg('userId', () => ID) userId: string, @Arg('manager', () => ManagerRefInput, { nullable: true }) manager: ManagerRefInput | null) {
-    return runMutation(ctx, async (scope) => ({ user: await updateUser(scope, userIdOrThrow(userId), { manager: managerRef(manager ?? null) }) }), { user: null });
+  setManager(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('manager', () => ManagerRefInput, { nullable: true }) manager: ManagerRefInput | null,
+  ) {
+    return runMutation(
+      ctx,
+      async (scope) => ({ user: await updateUser(scope, userIdOrThrow(userId), { manager: managerRef(manager ?? null) }) }),
+      { user: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
   @Mutation(() => UserPayload, { description: 'Moves a user to a team (null: no team).' })
-  moveUserToTeam(@Ctx() ctx: GraphQLContext, @Arg('userId', () => ID) userId: string, @Arg('teamId', () => ID, { nullable: true }) teamId: string | null) {
-    return runMutation(ctx, async (scope) => ({ user: await updateUser(scope, userIdOrThrow(userId), { teamId: teamId === null ? null : (idOf(teamId, 'Team') ?? 'unknown') }) }), { user: null });
+  moveUserToTeam(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('teamId', () => ID, { nullable: true }) teamId: string | null,
+  ) {
+    return runMutation(
+      ctx,
+      async (scope) => ({
+        user: await updateUser(scope, userIdOrThrow(userId), { teamId: teamId === null ? null : (idOf(teamId, 'Team') ?? 'unknown') }),
+      }),
+      { user: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
@@ -221,21 +311,32 @@ export class UserResolver {
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
-  @Mutation(() => DeletePayload, { description: 'Deletes: the user disappears (a tombstone stays for history); userName and externalId are free again.' })
+  @Mutation(() => DeletePayload, {
+    description: 'Deletes: the user disappears (a tombstone stays for history); userName and externalId are free again.',
+  })
   deleteUser(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
-    return runMutation(ctx, async (scope) => {
-      await deleteUser(scope, userIdOrThrow(id));
-      return { deletedId: id };
-    }, { deletedId: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        await deleteUser(scope, userIdOrThrow(id));
+        return { deletedId: id };
+      },
+      { deletedId: null },
+    );
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)
-  @Mutation(() => DeletePayload, { description: 'Erases personal data for good (deleting the user first if needed); audit entries keep who/what/when only.' })
+  @Mutation(() => DeletePayload, {
+    description: 'Erases personal data for good (deleting the user first if needed); audit entries keep who/what/when only.',
+  })
   eraseUser(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
-    return runMutation(ctx, async (scope) => {
-      await eraseUser(scope, userIdOrThrow(id));
-      return { deletedId: id };
-    }, { deletedId: null });
+    return runMutation(
+      ctx,
+      async (scope) => {
+        await eraseUser(scope, userIdOrThrow(id));
+        return { deletedId: id };
+      },
+      { deletedId: null },
+    );
   }
 }
-

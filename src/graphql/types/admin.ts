@@ -22,7 +22,8 @@ export class ScimCredential extends Node {
   @Field(() => String, { nullable: true, description: 'For basic credentials: the user name.' }) basicUsername!: string | null;
   @Field(() => String, { nullable: true }) createdBy!: string | null;
   @Field() createdAt!: Date;
-  @Field(() => Date, { nullable: true, description: 'Set when a rotation left this credential an overlap window.' }) expiresAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Set when a rotation left this credential an overlap window.' })
+  expiresAt!: Date | null;
   @Field(() => Date, { nullable: true }) revokedAt!: Date | null;
   @Field(() => Date, { nullable: true }) lastUsedAt!: Date | null;
   @Field({ description: 'Usable now: not revoked and not expired.' }) active!: boolean;
@@ -68,28 +69,37 @@ export class DeclareCustomAttributeInput {
 @InputType()
 export class GenerateScimCredentialInput {
   @Field(() => ScimCredentialKind, { defaultValue: ScimCredentialKind.BEARER }) kind!: ScimCredentialKind;
-  @Field(() => Int, { defaultValue: 0, description: 'Keep the previous credential valid this many seconds more (at most 7 days). 0 invalidates it now.' })
+  @Field(() => Int, {
+    defaultValue: 0,
+    description: 'Keep the previous credential valid this many seconds more (at most 7 days). 0 invalidates it now.',
+  })
   overlapSeconds!: number;
 }
 
 @ObjectType()
 export class GenerateScimCredentialPayload {
   @Field(() => ScimCredential, { nullable: true }) credential!: unknown;
-  @Field(() => String, { nullable: true, description: 'The bearer token or Basic password. Shown only here, only once.' }) secret!: string | null;
+  @Field(() => String, { nullable: true, description: 'The bearer token or Basic password. Shown only here, only once.' }) secret!:
+    string | null;
   @Field(() => String, { nullable: true }) scimBaseUrl!: string | null;
   @Field(() => [UserError]) userErrors!: UserError[];
 }
 
 @ObjectType()
 export class RevokePayload {
-  @Field(() => Int, { nullable: true, description: 'How many credentials were revoked; null when the mutation did not apply (see userErrors).' }) revoked!: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'How many credentials were revoked; null when the mutation did not apply (see userErrors).',
+  })
+  revoked!: number | null;
   @Field(() => [UserError]) userErrors!: UserError[];
 }
 
 @InputType()
 export class CreateApiKeyInput {
   @Field() name!: string;
-  @Field(() => [String], { description: 'Any of directory:read, directory:write, integrations:manage, audit:read.' }) permissions!: string[];
+  @Field(() => [String], { description: 'Any of directory:read, directory:write, integrations:manage, audit:read.' })
+  permissions!: string[];
 }
 
 @ObjectType()

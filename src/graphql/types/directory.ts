@@ -199,6 +199,6 @@ export class DeletePayload {
 @ObjectType()
 export class RoleAssignmentPayload {
   @Field(() => Role, { nullable: true }) role!: unknown;
-  @Field(() => Int, { nullable: true, description: "How many assignments were added or removed." }) changed!: number | null;
+  @Field(() => Int, { nullable: true, description: 'How many assignments were added or removed.' }) changed!: number | null;
   @Field(() => [UserError]) userErrors!: UserError[];
 }

@@ -37,7 +37,10 @@ export class AddressInput {
   @Field(() => Boolean, { nullable: true }) primary?: boolean | null;
 }
 
-@InputType({ description: 'Names a manager. Exactly one field. If no such user exists yet the link stays pending and is filled in when that user is created.' })
+@InputType({
+  description:
+    'Names a manager. Exactly one field. If no such user exists yet the link stays pending and is filled in when that user is created.',
+})
 export class ManagerRefInput {
   @Field(() => ID, { nullable: true, description: 'Global id of the manager.' }) id?: string | null;
   @Field(() => String, { nullable: true, description: 'The manager’s SCIM id (uuid).' }) scimId?: string | null;
@@ -64,16 +67,19 @@ export class UserFieldsInput {
   @Field(() => String, { nullable: true }) costCenter?: string | null;
   @Field(() => String, { nullable: true }) organization?: string | null;
   @Field(() => String, { nullable: true }) division?: string | null;
-  @Field(() => String, { nullable: true, description: 'Team by name; created when new (case-insensitive match).' }) department?: string | null;
+  @Field(() => String, { nullable: true, description: 'Team by name; created when new (case-insensitive match).' }) department?:
+    string | null;
   @Field(() => ID, { nullable: true, description: 'Team by id.' }) teamId?: string | null;
   @Field(() => ManagerRefInput, { nullable: true }) manager?: ManagerRefInput | null;
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Custom attribute values by declared name; null removes one.' }) customAttributes?: Record<string, unknown> | null;
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Custom attribute values by declared name; null removes one.' })
+  customAttributes?: Record<string, unknown> | null;
 }
 
 @InputType()
 export class CreateUserInput extends UserFieldsInput {
   @Field() userName!: string;
-  @Field(() => String, { nullable: true, description: 'Keep this SCIM id (uuid), e.g. when importing; generated otherwise.' }) scimId?: string | null;
+  @Field(() => String, { nullable: true, description: 'Keep this SCIM id (uuid), e.g. when importing; generated otherwise.' }) scimId?:
+    string | null;
 }
 
 @InputType()

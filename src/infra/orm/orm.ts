@@ -49,7 +49,20 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
   return MikroORM.init(
     defineConfig({
       clientUrl: opts.url,
-      entities: [TenantSchema, UserSchema, TeamSchema, RoleSchema, CustomAttributeSchema, ScimCredentialSchema, ApiKeySchema, AuditEventSchema, WebhookSubscriptionSchema, WebhookEventSchema, OAuthClientSchema, OAuthClientSecretSchema],
+      entities: [
+        TenantSchema,
+        UserSchema,
+        TeamSchema,
+        RoleSchema,
+        CustomAttributeSchema,
+        ScimCredentialSchema,
+        ApiKeySchema,
+        AuditEventSchema,
+        WebhookSubscriptionSchema,
+        WebhookEventSchema,
+        OAuthClientSchema,
+        OAuthClientSecretSchema,
+      ],
       extensions: [Migrator],
       migrations: {
         migrationsList: migrations,

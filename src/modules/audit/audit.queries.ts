@@ -27,7 +27,15 @@ export async function listAuditEvents(scope: TenantScope, c: AuditCriteria, args
   if (c.until) add('a.occurred_at < ?', c.until);
   const page = await keysetPage<Record<string, unknown>>(
     scope.em,
-    { select: 'a.*', from: `from audit_events a where ${where.join(' and ')}`, params, alias: 'a', sortExpr: 'a.occurred_at', sortType: 'timestamptz', descending: true },
+    {
+      select: 'a.*',
+      from: `from audit_events a where ${where.join(' and ')}`,
+      params,
+      alias: 'a',
+      sortExpr: 'a.occurred_at',
+      sortType: 'timestamptz',
+      descending: true,
+    },
     args,
   );
   return { ...page, nodes: page.nodes.map((row) => scope.em.map(AuditEvent, row)) };

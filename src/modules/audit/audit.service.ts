@@ -7,7 +7,17 @@ export type Changes = Record<string, { before: unknown; after: unknown }>;
 
 export interface AuditRecord {
   action: string;
-  targetType: 'user' | 'team' | 'role' | 'credential' | 'api_key' | 'custom_attribute' | 'tenant' | 'bulk_job' | 'webhook_subscription' | 'oauth_client';
+  targetType:
+    | 'user'
+    | 'team'
+    | 'role'
+    | 'credential'
+    | 'api_key'
+    | 'custom_attribute'
+    | 'tenant'
+    | 'bulk_job'
+    | 'webhook_subscription'
+    | 'oauth_client';
   targetId?: string | null;
   changes?: Changes;
 }

@@ -1,12 +1,11 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { ErrorCode, assertThat, notFound } from '../../kernel/errors.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import { parseInput } from '../../kernel/validate.js';
-import { Permission, TENANT_PERMISSIONS, type Actor, type TenantScope } from '../../kernel/scope.js';
+import { Permission, TENANT_PERMISSIONS, type TenantScope } from '../../kernel/scope.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { ApiKey, ScimCredential } from './credential.entity.js';
-import { SECRET_PREFIX, constantTimeEquals, displayPrefix, generateSecret, hashSecret } from './secrets.js';
+import { SECRET_PREFIX, displayPrefix, generateSecret, hashSecret } from './secrets.js';
 
 /** The longest overlap a rotation may keep the previous SCIM credential alive for. */
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3600;
@@ -27,7 +26,10 @@ export interface GeneratedScimCredential {
  * Generates a SCIM credential. The previous active credentials of the same kind stop working now, or
  * after the explicit overlap.
  */
-export async function generateScimCredential(scope: TenantScope, input: z.input<typeof RotateInput> = {}): Promise<GeneratedScimCredential> {
+export async function generateScimCredential(
+  scope: TenantScope,
+  input: z.input<typeof RotateInput> = {},
+): Promise<GeneratedScimCredential> {
   const { kind, overlapSeconds } = parseInput(RotateInput, input);
   const em = scope.em;
   const now = new Date();
@@ -35,7 +37,12 @@ export async function generateScimCredential(scope: TenantScope, input: z.input<
   for (const cred of previous) {
     if (overlapSeconds === 0) {
       cred.revokedAt = now;
-      recordAudit(scope, { action: 'scim_credential.revoked', targetType: 'credential', targetId: cred.id, changes: { reason: { before: null, after: 'replaced' } } });
+      recordAudit(scope, {
+        action: 'scim_credential.revoked',
+        targetType: 'credential',
+        targetId: cred.id,
+        changes: { reason: { before: null, after: 'replaced' } },
+      });
     } else {
       const until = new Date(now.getTime() + overlapSeconds * 1000);
       if (!cred.expiresAt || cred.expiresAt > until) cred.expiresAt = until;
@@ -53,7 +60,12 @@ export async function generateScimCredential(scope: TenantScope, input: z.input<
     createdBy: scope.actor.label,
     createdAt: now,
   });
-  recordAudit(scope, { action: 'scim_credential.generated', targetType: 'credential', targetId: credential.id, changes: { kind: { before: null, after: kind }, overlapSeconds: { before: null, after: overlapSeconds } } });
+  recordAudit(scope, {
+    action: 'scim_credential.generated',
+    targetType: 'credential',
+    targetId: credential.id,
+    changes: { kind: { before: null, after: kind }, overlapSeconds: { before: null, after: overlapSeconds } },
+  });
   await em.flush();
   return { credential, secret };
 }
@@ -96,7 +108,12 @@ export async function createApiKey(scope: TenantScope, input: z.input<typeof Cre
     createdBy: scope.actor.label,
     createdAt: new Date(),
   });
-  recordAudit(scope, { action: 'api_key.created', targetType: 'api_key', targetId: key.id, changes: { name: { before: null, after: name }, permissions: { before: null, after: key.permissions } } });
+  recordAudit(scope, {
+    action: 'api_key.created',
+    targetType: 'api_key',
+    targetId: key.id,
+    changes: { name: { before: null, after: name }, permissions: { before: null, after: key.permissions } },
+  });
   await scope.em.flush();
   return { key, secret };
 }

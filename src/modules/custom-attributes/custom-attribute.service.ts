@@ -9,7 +9,21 @@ import type { CustomValues } from '../users/user.entity.js';
 import { CUSTOM_ATTRIBUTE_TYPES, CustomAttribute } from './custom-attribute.entity.js';
 
 /** Names that would shadow core or enterprise attributes, or SCIM's own keys, are refused. */
-const RESERVED = new Set(['id', 'externalid', 'meta', 'schemas', 'username', 'name', 'emails', 'active', 'groups', 'roles', 'manager', 'department', 'password']);
+const RESERVED = new Set([
+  'id',
+  'externalid',
+  'meta',
+  'schemas',
+  'username',
+  'name',
+  'emails',
+  'active',
+  'groups',
+  'roles',
+  'manager',
+  'department',
+  'password',
+]);
 
 const DeclareInput = z.object({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must start with a letter and contain only letters, digits, _ or - (at most 64)'),
@@ -20,9 +34,27 @@ const DeclareInput = z.object({
 
 export async function declareCustomAttribute(scope: TenantScope, input: z.input<typeof DeclareInput>): Promise<CustomAttribute> {
   const cmd = parseInput(DeclareInput, input);
-  if (RESERVED.has(cmd.name.toLowerCase())) throw new DomainError(ErrorCode.INVALID_INPUT, `name: "${cmd.name}" is reserved`, { field: 'name' });
-  const attr = scope.em.create(CustomAttribute, { id: uuidv7(), tenantId: scope.tenantId, name: cmd.name, type: cmd.type, multiValued: cmd.multiValued, description: cmd.description ?? null, createdAt: new Date() });
-  recordAudit(scope, { action: 'custom_attribute.declared', targetType: 'custom_attribute', targetId: attr.id, changes: { name: { before: null, after: cmd.name }, type: { before: null, after: cmd.type }, multiValued: { before: null, after: cmd.multiValued } } });
+  if (RESERVED.has(cmd.name.toLowerCase()))
+    throw new DomainError(ErrorCode.INVALID_INPUT, `name: "${cmd.name}" is reserved`, { field: 'name' });
+  const attr = scope.em.create(CustomAttribute, {
+    id: uuidv7(),
+    tenantId: scope.tenantId,
+    name: cmd.name,
+    type: cmd.type,
+    multiValued: cmd.multiValued,
+    description: cmd.description ?? null,
+    createdAt: new Date(),
+  });
+  recordAudit(scope, {
+    action: 'custom_attribute.declared',
+    targetType: 'custom_attribute',
+    targetId: attr.id,
+    changes: {
+      name: { before: null, after: cmd.name },
+      type: { before: null, after: cmd.type },
+      multiValued: { before: null, after: cmd.multiValued },
+    },
+  });
   await translatingDbErrors(() => scope.em.flush());
   return attr;
 }
@@ -35,7 +67,12 @@ export async function listCustomAttributes(scope: TenantScope): Promise<CustomAt
 export async function removeCustomAttribute(scope: TenantScope, id: string): Promise<void> {
   const attr = await scope.em.findOne(CustomAttribute, { tenantId: scope.tenantId, id });
   if (!attr) throw notFound('custom attribute', 'id');
-  recordAudit(scope, { action: 'custom_attribute.removed', targetType: 'custom_attribute', targetId: attr.id, changes: { name: { before: attr.name, after: null } } });
+  recordAudit(scope, {
+    action: 'custom_attribute.removed',
+    targetType: 'custom_attribute',
+    targetId: attr.id,
+    changes: { name: { before: attr.name, after: null } },
+  });
   scope.em.remove(attr);
   await scope.em.flush();
 }
@@ -73,12 +110,20 @@ function coerce(attr: CustomAttribute, v: unknown, path: string): Scalar {
  * Validates custom values against the tenant's declarations: names match case-insensitively and are
  * stored under the declared spelling; null or empty removes a value; undeclared names are refused.
  */
-export function normaliseCustomValues(decls: CustomAttribute[], current: CustomValues, input: Record<string, unknown>, replace: boolean): CustomValues {
+export function normaliseCustomValues(
+  decls: CustomAttribute[],
+  current: CustomValues,
+  input: Record<string, unknown>,
+  replace: boolean,
+): CustomValues {
   const byName = new Map(decls.map((d) => [d.name.toLowerCase(), d]));
   const out: CustomValues = replace ? {} : { ...current };
   for (const [key, value] of Object.entries(input)) {
     const attr = byName.get(key.toLowerCase());
-    if (!attr) throw new DomainError(ErrorCode.INVALID_INPUT, `custom.${key}: no custom attribute "${key}" is declared for this tenant`, { field: `custom.${key}` });
+    if (!attr)
+      throw new DomainError(ErrorCode.INVALID_INPUT, `custom.${key}: no custom attribute "${key}" is declared for this tenant`, {
+        field: `custom.${key}`,
+      });
     if (value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) {
       delete out[attr.name];
       continue;

@@ -8,7 +8,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  */
 
 /** The chain of managers above a user, nearest first, cycle-guarded and capped. */
-export async function managerChain(em: EntityManager, tenantId: string, userId: string, maxDepth = 1000): Promise<Array<{ id: string; depth: number }>> {
+export async function managerChain(
+  em: EntityManager,
+  tenantId: string,
+  userId: string,
+  maxDepth = 1000,
+): Promise<Array<{ id: string; depth: number }>> {
   return em.execute(
     `with recursive chain(id, manager_id, depth, path) as (
        select m.id, m.manager_id, 1, array[u.id, m.id]

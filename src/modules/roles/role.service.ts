@@ -38,14 +38,36 @@ export async function requireRole(scope: TenantScope, id: string, field = 'id'):
 export async function createRole(scope: TenantScope, input: z.input<typeof CreateRoleInput>, memberIds: string[] = []): Promise<Role> {
   const cmd = parseInput(CreateRoleInput, input);
   const now = new Date();
-  const role = scope.em.create(Role, { id: cmd.id ?? uuidv7(), tenantId: scope.tenantId, displayName: cmd.displayName, externalId: cmd.externalId ?? null, description: cmd.description ?? null, createdAt: now, updatedAt: now });
-  recordAudit(scope, { action: 'role.created', targetType: 'role', targetId: role.id, changes: diff({}, { displayName: role.displayName, externalId: role.externalId, description: role.description }, ['displayName', 'externalId', 'description']) });
+  const role = scope.em.create(Role, {
+    id: cmd.id ?? uuidv7(),
+    tenantId: scope.tenantId,
+    displayName: cmd.displayName,
+    externalId: cmd.externalId ?? null,
+    description: cmd.description ?? null,
+    createdAt: now,
+    updatedAt: now,
+  });
+  recordAudit(scope, {
+    action: 'role.created',
+    targetType: 'role',
+    targetId: role.id,
+    changes: diff({}, { displayName: role.displayName, externalId: role.externalId, description: role.description }, [
+      'displayName',
+      'externalId',
+      'description',
+    ]),
+  });
   await translatingDbErrors(() => scope.em.flush());
   if (memberIds.length > 0) await changeMembers(scope, role, { add: memberIds });
   return role;
 }
 
-export async function updateRole(scope: TenantScope, id: string, input: z.input<typeof UpdateRoleInput>, opts: { expectedVersion?: number } = {}): Promise<Role> {
+export async function updateRole(
+  scope: TenantScope,
+  id: string,
+  input: z.input<typeof UpdateRoleInput>,
+  opts: { expectedVersion?: number } = {},
+): Promise<Role> {
   const cmd = parseInput(UpdateRoleInput, input);
   const role = await requireRole(scope, id);
   assertVersion(role, opts.expectedVersion);
@@ -63,7 +85,9 @@ export async function updateRole(scope: TenantScope, id: string, input: z.input<
 
 function assertVersion(role: Role, expected?: number) {
   if (expected !== undefined && expected !== role.version) {
-    throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the role has changed (version ${role.version}, expected ${expected})`, { reason: 'VERSION_MISMATCH' });
+    throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the role has changed (version ${role.version}, expected ${expected})`, {
+      reason: 'VERSION_MISMATCH',
+    });
   }
 }
 
@@ -71,7 +95,12 @@ function assertVersion(role: Role, expected?: number) {
 export async function deleteRole(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
   const role = await requireRole(scope, id);
   assertVersion(role, opts.expectedVersion);
-  recordAudit(scope, { action: 'role.deleted', targetType: 'role', targetId: role.id, changes: { displayName: { before: role.displayName, after: null } } });
+  recordAudit(scope, {
+    action: 'role.deleted',
+    targetType: 'role',
+    targetId: role.id,
+    changes: { displayName: { before: role.displayName, after: null } },
+  });
   await scope.em.execute(`delete from role_members where tenant_id = ? and role_id = ?`, [scope.tenantId, role.id]);
   scope.em.remove(role);
   await scope.em.flush();
@@ -126,8 +155,16 @@ export async function changeMembers(scope: TenantScope, role: Role, change: Memb
     removed += res.length;
   }
   if (added + removed > 0) {
-    await em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [scope.tenantId, role.id]);
-    recordAudit(scope, { action: 'role.members_changed', targetType: 'role', targetId: role.id, changes: { members: { before: { removed }, after: { added } } } });
+    await em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [
+      scope.tenantId,
+      role.id,
+    ]);
+    recordAudit(scope, {
+      action: 'role.members_changed',
+      targetType: 'role',
+      targetId: role.id,
+      changes: { members: { before: { removed }, after: { added } } },
+    });
     await em.flush();
     await em.refresh(role);
   }
@@ -149,9 +186,16 @@ async function assertUsersExist(scope: TenantScope, ids: string[]): Promise<void
     missing = missing.concat(rows.map((r) => r.id));
   }
   if (missing.length > 0) {
-    const groups = await scope.em.execute<Array<{ id: string }>>(`select id from roles where tenant_id = ? and id in ${UUID_LIST}`, [scope.tenantId, jsonList(missing.filter(isUuid))]);
+    const groups = await scope.em.execute<Array<{ id: string }>>(`select id from roles where tenant_id = ? and id in ${UUID_LIST}`, [
+      scope.tenantId,
+      jsonList(missing.filter(isUuid)),
+    ]);
     if (groups.length > 0) {
-      throw new DomainError(ErrorCode.INVALID_INPUT, `nested groups are not supported: members must be users (${groups[0].id} is a group)`, { field: 'members', reason: 'NESTED_GROUP' });
+      throw new DomainError(
+        ErrorCode.INVALID_INPUT,
+        `nested groups are not supported: members must be users (${groups[0].id} is a group)`,
+        { field: 'members', reason: 'NESTED_GROUP' },
+      );
     }
     const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
     throw new DomainError(ErrorCode.NOT_FOUND, `no such user in this tenant: ${shown}`, { field: 'members', reason: 'MEMBER_NOT_FOUND' });
@@ -191,8 +235,20 @@ export async function ensureRoleByName(scope: TenantScope, rawName: string): Pro
   // Under concurrency the insert can wait for another transaction creating the same role and then do
   // nothing, while the select still sees the snapshot from before that commit: read it again.
   const row =
-    rows[0] ?? (await scope.em.execute<Array<{ id: string; created: boolean }>>(`select id, false as created from roles where tenant_id = ? and lower(display_name) = lower(?)`, [scope.tenantId, displayName]))[0];
-  if (row.created) recordAudit(scope, { action: 'role.created', targetType: 'role', targetId: row.id, changes: { displayName: { before: null, after: displayName } } });
+    rows[0] ??
+    (
+      await scope.em.execute<Array<{ id: string; created: boolean }>>(
+        `select id, false as created from roles where tenant_id = ? and lower(display_name) = lower(?)`,
+        [scope.tenantId, displayName],
+      )
+    )[0];
+  if (row.created)
+    recordAudit(scope, {
+      action: 'role.created',
+      targetType: 'role',
+      targetId: row.id,
+      changes: { displayName: { before: null, after: displayName } },
+    });
   return row.id;
 }
 
@@ -209,7 +265,13 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
       `delete from role_members where tenant_id = ? and user_id = ? and role_id not in ${UUID_LIST} returning role_id`,
       [scope.tenantId, userId, jsonList(ids)],
     );
-    for (const r of removed) recordAudit(scope, { action: 'role.members_changed', targetType: 'role', targetId: r.role_id, changes: { members: { before: { removed: 1 }, after: { added: 0 } } } });
+    for (const r of removed)
+      recordAudit(scope, {
+        action: 'role.members_changed',
+        targetType: 'role',
+        targetId: r.role_id,
+        changes: { members: { before: { removed: 1 }, after: { added: 0 } } },
+      });
     changed += removed.length;
   }
   if (ids.length > 0) {
@@ -218,7 +280,13 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
         where r.tenant_id = ? and r.id in ${UUID_LIST} on conflict do nothing returning role_id`,
       [scope.tenantId, userId, scope.tenantId, jsonList(ids)],
     );
-    for (const r of added) recordAudit(scope, { action: 'role.members_changed', targetType: 'role', targetId: r.role_id, changes: { members: { before: { removed: 0 }, after: { added: 1 } } } });
+    for (const r of added)
+      recordAudit(scope, {
+        action: 'role.members_changed',
+        targetType: 'role',
+        targetId: r.role_id,
+        changes: { members: { before: { removed: 0 }, after: { added: 1 } } },
+      });
     changed += added.length;
   }
   if (changed > 0) await scope.em.flush();

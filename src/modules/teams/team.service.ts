@@ -41,8 +41,15 @@ export async function ensureTeamByName(scope: TenantScope, rawName: string): Pro
   // Under concurrency the insert can wait for another transaction creating the same team and then do
   // nothing, while the select still sees the snapshot from before that commit: read it again.
   const row =
-    rows[0] ?? (await scope.em.execute<Array<{ id: string; created: boolean }>>(`select id, false as created from teams where tenant_id = ? and lower(name) = lower(?)`, [scope.tenantId, name]))[0];
-  if (row.created) recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
+    rows[0] ??
+    (
+      await scope.em.execute<Array<{ id: string; created: boolean }>>(
+        `select id, false as created from teams where tenant_id = ? and lower(name) = lower(?)`,
+        [scope.tenantId, name],
+      )
+    )[0];
+  if (row.created)
+    recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
   return row.id;
 }
 
@@ -64,7 +71,12 @@ export async function createTeam(scope: TenantScope, input: z.input<typeof Creat
     createdAt: new Date(),
     updatedAt: new Date(),
   });
-  recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: team.id, changes: diff({}, { name: team.name, description: team.description, parentId: team.parentId }, ['name', 'description', 'parentId']) });
+  recordAudit(scope, {
+    action: 'team.created',
+    targetType: 'team',
+    targetId: team.id,
+    changes: diff({}, { name: team.name, description: team.description, parentId: team.parentId }, ['name', 'description', 'parentId']),
+  });
   await translatingDbErrors(() => scope.em.flush());
   return team;
 }
@@ -108,20 +120,37 @@ async function assertNoTeamCycle(scope: TenantScope, teamId: string, newParentId
      select exists (select 1 from up where id = ?) as hit`,
     [scope.tenantId, newParentId, scope.tenantId, teamId],
   );
-  if (rows[0]?.hit) throw new DomainError(ErrorCode.TEAM_CYCLE, 'a team cannot be nested inside itself or one of its sub-teams', { field: 'parentId', reason: 'TEAM_CYCLE' });
+  if (rows[0]?.hit)
+    throw new DomainError(ErrorCode.TEAM_CYCLE, 'a team cannot be nested inside itself or one of its sub-teams', {
+      field: 'parentId',
+      reason: 'TEAM_CYCLE',
+    });
 }
 
 /** Deletes a team: its members keep existing without a team, its sub-teams move up to its parent. */
 export async function deleteTeam(scope: TenantScope, id: string): Promise<void> {
   const team = await requireTeam(scope, id, 'id');
-  await scope.em.execute(`update teams set parent_id = ?, version = version + 1, updated_at = now() where tenant_id = ? and parent_id = ?`, [team.parentId, scope.tenantId, team.id]);
+  await scope.em.execute(
+    `update teams set parent_id = ?, version = version + 1, updated_at = now() where tenant_id = ? and parent_id = ?`,
+    [team.parentId, scope.tenantId, team.id],
+  );
   const members = await scope.em.execute<Array<{ id: string }>>(
     `update users set team_id = null, version = version + 1, updated_at = now() where tenant_id = ? and team_id = ? returning id`,
     [scope.tenantId, team.id],
   );
-  for (const m of members) recordAudit(scope, { action: 'user.updated', targetType: 'user', targetId: m.id, changes: { teamId: { before: team.id, after: null } } });
-  recordAudit(scope, { action: 'team.deleted', targetType: 'team', targetId: team.id, changes: { name: { before: team.name, after: null } } });
+  for (const m of members)
+    recordAudit(scope, {
+      action: 'user.updated',
+      targetType: 'user',
+      targetId: m.id,
+      changes: { teamId: { before: team.id, after: null } },
+    });
+  recordAudit(scope, {
+    action: 'team.deleted',
+    targetType: 'team',
+    targetId: team.id,
+    changes: { name: { before: team.name, after: null } },
+  });
   scope.em.remove(team);
   await scope.em.flush();
 }
-

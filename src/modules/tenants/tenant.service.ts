@@ -8,7 +8,10 @@ export const TenantSlug = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen (it becomes a subdomain)');
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen (it becomes a subdomain)',
+  );
 
 const CreateTenantInput = z.object({
   slug: TenantSlug,
@@ -18,7 +21,14 @@ const CreateTenantInput = z.object({
 /** Operator operation: `em` must be in an operator transaction (infra/orm/session.ts). */
 export async function createTenant(em: EntityManager, input: z.input<typeof CreateTenantInput>): Promise<Tenant> {
   const { slug, displayName } = parseInput(CreateTenantInput, input);
-  const tenant = em.create(Tenant, { id: uuidv7(), slug, displayName: displayName ?? slug, settings: {}, createdAt: new Date(), updatedAt: new Date() });
+  const tenant = em.create(Tenant, {
+    id: uuidv7(),
+    slug,
+    displayName: displayName ?? slug,
+    settings: {},
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  });
   await em.flush();
   return tenant;
 }

@@ -12,7 +12,13 @@ const text = (max = 1024) =>
     .nullish();
 
 const EmailInput = z.object({
-  value: z.string().trim().toLowerCase().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'is not an email address'),
+  value: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .min(3)
+    .max(320)
+    .regex(/^[^\s@]+@[^\s@]+$/, 'is not an email address'),
   type: z.string().max(64).nullish(),
   primary: z.boolean().nullish(),
   display: z.string().max(320).nullish(),

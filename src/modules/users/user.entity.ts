@@ -1,10 +1,26 @@
 import { defineEntity, p } from '@mikro-orm/core';
 
-export interface EmailValue { value: string; type?: string; primary?: boolean; display?: string }
-export interface PhoneValue { value: string; type?: string; primary?: boolean; display?: string }
+export interface EmailValue {
+  value: string;
+  type?: string;
+  primary?: boolean;
+  display?: string;
+}
+export interface PhoneValue {
+  value: string;
+  type?: string;
+  primary?: boolean;
+  display?: string;
+}
 export interface AddressValue {
-  formatted?: string; streetAddress?: string; locality?: string; region?: string;
-  postalCode?: string; country?: string; type?: string; primary?: boolean;
+  formatted?: string;
+  streetAddress?: string;
+  locality?: string;
+  region?: string;
+  postalCode?: string;
+  country?: string;
+  type?: string;
+  primary?: boolean;
 }
 export type CustomValues = Record<string, string | number | boolean | Array<string | number | boolean>>;
 
@@ -48,7 +64,10 @@ export const UserSchema = defineEntity({
     custom: p.json<CustomValues>(),
     version: p.integer().version(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
     deactivatedAt: p.datetime().nullable(),
     deletedAt: p.datetime().nullable(),
     erasedAt: p.datetime().nullable(),

@@ -49,13 +49,23 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
   }
   if (criteria.search && criteria.search.trim()) {
     const pattern = `%${likeEscape(criteria.search.trim().toLowerCase())}%`;
-    where.push(`(lower(u.user_name) like ? or lower(coalesce(u.display_name, '')) like ? or lower(concat_ws(' ', u.given_name, u.family_name)) like ? or exists (select 1 from jsonb_array_elements(u.emails) e where lower(e->>'value') like ?))`);
+    where.push(
+      `(lower(u.user_name) like ? or lower(coalesce(u.display_name, '')) like ? or lower(concat_ws(' ', u.given_name, u.family_name)) like ? or exists (select 1 from jsonb_array_elements(u.emails) e where lower(e->>'value') like ?))`,
+    );
     params.push(pattern, pattern, pattern, pattern);
   }
   const order = ORDER[criteria.orderBy ?? 'NAME'];
   const page = await keysetPage<Record<string, unknown>>(
     scope.em,
-    { select: 'u.*', from: `from users u where ${where.join(' and ')}`, params, alias: 'u', sortExpr: order.expr, sortType: order.type, descending: criteria.descending },
+    {
+      select: 'u.*',
+      from: `from users u where ${where.join(' and ')}`,
+      params,
+      alias: 'u',
+      sortExpr: order.expr,
+      sortType: order.type,
+      descending: criteria.descending,
+    },
     args,
   );
   return { ...page, nodes: page.nodes.map((row) => scope.em.map(User, row)) };

@@ -14,20 +14,64 @@ import { User, type EmailValue } from './user.entity.js';
 
 /** The fields an audit entry compares. */
 const AUDITED: Array<keyof User> = [
-  'userName', 'externalId', 'givenName', 'familyName', 'middleName', 'formattedName', 'honorificPrefix', 'honorificSuffix',
-  'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone', 'active',
-  'emails', 'phoneNumbers', 'addresses', 'employeeNumber', 'costCenter', 'organization', 'division', 'teamId',
-  'managerId', 'managerRef', 'custom',
+  'userName',
+  'externalId',
+  'givenName',
+  'familyName',
+  'middleName',
+  'formattedName',
+  'honorificPrefix',
+  'honorificSuffix',
+  'displayName',
+  'nickName',
+  'profileUrl',
+  'title',
+  'userType',
+  'preferredLanguage',
+  'locale',
+  'timezone',
+  'active',
+  'emails',
+  'phoneNumbers',
+  'addresses',
+  'employeeNumber',
+  'costCenter',
+  'organization',
+  'division',
+  'teamId',
+  'managerId',
+  'managerRef',
+  'custom',
 ];
 const SIMPLE = [
-  'userName', 'externalId', 'givenName', 'familyName', 'middleName', 'formattedName', 'honorificPrefix', 'honorificSuffix',
-  'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone',
-  'employeeNumber', 'costCenter', 'organization', 'division', 'phoneNumbers', 'addresses',
+  'userName',
+  'externalId',
+  'givenName',
+  'familyName',
+  'middleName',
+  'formattedName',
+  'honorificPrefix',
+  'honorificSuffix',
+  'displayName',
+  'nickName',
+  'profileUrl',
+  'title',
+  'userType',
+  'preferredLanguage',
+  'locale',
+  'timezone',
+  'employeeNumber',
+  'costCenter',
+  'organization',
+  'division',
+  'phoneNumbers',
+  'addresses',
 ] as const;
 
 function snapshot(u: User): Partial<User> {
   const out: Partial<User> = {};
-  for (const k of AUDITED) (out as Record<string, unknown>)[k as string] = structuredClone((u as unknown as Record<string, unknown>)[k as string]);
+  for (const k of AUDITED)
+    (out as Record<string, unknown>)[k as string] = structuredClone((u as unknown as Record<string, unknown>)[k as string]);
   return out;
 }
 
@@ -44,7 +88,9 @@ export async function requireUser(scope: TenantScope, id: string, field = 'id'):
 }
 
 /** Lower-cases, de-duplicates, and keeps at most one primary (RFC 7643 §2.4). */
-function normaliseEmails(emails: Array<{ value: string; type?: string | null; primary?: boolean | null; display?: string | null }>): EmailValue[] {
+function normaliseEmails(
+  emails: Array<{ value: string; type?: string | null; primary?: boolean | null; display?: string | null }>,
+): EmailValue[] {
   const seen = new Set<string>();
   const out: EmailValue[] = [];
   let primarySeen = false;
@@ -97,7 +143,12 @@ async function lockOrg(scope: TenantScope): Promise<void> {
   await scope.em.execute(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?, 0))`, [scope.tenantId]);
 }
 
-async function applyFields(scope: TenantScope, user: User, cmd: UpdateUserCommand & Record<string, unknown>, opts: UpdateOptions): Promise<{ managerSet: boolean }> {
+async function applyFields(
+  scope: TenantScope,
+  user: User,
+  cmd: UpdateUserCommand & Record<string, unknown>,
+  opts: UpdateOptions,
+): Promise<{ managerSet: boolean }> {
   const target = user as unknown as Record<string, unknown>;
   for (const k of SIMPLE) if (cmd[k] !== undefined) target[k] = cmd[k] ?? (k === 'phoneNumbers' || k === 'addresses' ? [] : null);
   if (cmd.emails !== undefined) user.emails = normaliseEmails(cmd.emails ?? []);
@@ -146,14 +197,22 @@ async function backfill(scope: TenantScope, user: User, refs: string[]): Promise
     [user.id, scope.tenantId, jsonList(keys), user.id],
   );
   for (const r of rows) {
-    recordAudit(scope, { action: 'user.manager_backfilled', targetType: 'user', targetId: r.id, changes: { managerId: { before: null, after: user.id } } });
+    recordAudit(scope, {
+      action: 'user.manager_backfilled',
+      targetType: 'user',
+      targetId: r.id,
+      changes: { managerId: { before: null, after: user.id } },
+    });
   }
   return rows.map((r) => r.id);
 }
 
 async function assertNoCycle(scope: TenantScope, userId: string): Promise<void> {
   if (await hasManagerCycle(scope.em, scope.tenantId, userId)) {
-    throw new DomainError(ErrorCode.MANAGER_CYCLE, 'this manager would make the reporting line a cycle', { field: 'manager', reason: 'MANAGER_CYCLE' });
+    throw new DomainError(ErrorCode.MANAGER_CYCLE, 'this manager would make the reporting line a cycle', {
+      field: 'manager',
+      reason: 'MANAGER_CYCLE',
+    });
   }
 }
 
@@ -192,7 +251,11 @@ export async function createUser(scope: TenantScope, input: CreateUserCommand): 
  */
 async function requireUserForUpdate(scope: TenantScope, id: string): Promise<User> {
   if (!isUuid(id)) throw notFound('user', 'id');
-  const user = await scope.em.findOne(User, { id, tenantId: scope.tenantId, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  const user = await scope.em.findOne(
+    User,
+    { id, tenantId: scope.tenantId, deletedAt: null },
+    { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+  );
   if (!user) throw notFound('user', 'id');
   return user;
 }
@@ -204,10 +267,18 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   // org lock and its foreign-key check on A waits for A's row lock). A change of externalId may link
   // pending reports (backfill), which takes the org lock too.
   const seen = await getUser(scope, id);
-  if ((cmd.manager !== undefined && cmd.manager !== null) || (cmd.externalId !== undefined && (cmd.externalId || null) !== (seen?.externalId ?? null))) await lockOrg(scope);
+  if (
+    (cmd.manager !== undefined && cmd.manager !== null) ||
+    (cmd.externalId !== undefined && (cmd.externalId || null) !== (seen?.externalId ?? null))
+  )
+    await lockOrg(scope);
   const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
-    throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`, { reason: 'VERSION_MISMATCH' });
+    throw new DomainError(
+      ErrorCode.PRECONDITION_FAILED,
+      `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`,
+      { reason: 'VERSION_MISMATCH' },
+    );
   }
   const before = snapshot(user);
   if (cmd.manager !== undefined && cmd.manager !== null) await lockOrg(scope);
@@ -215,7 +286,8 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   const changes = diff(before, snapshot(user), AUDITED);
   // A field given again with equal content keeps its loaded value: JSON read back from jsonb has another
   // key order than JSON just built, which the ORM would otherwise write (a version bump with no audit entry).
-  for (const k of AUDITED as string[]) if (!(k in changes)) (user as unknown as Record<string, unknown>)[k] = (before as Record<string, unknown>)[k];
+  for (const k of AUDITED as string[])
+    if (!(k in changes)) (user as unknown as Record<string, unknown>)[k] = (before as Record<string, unknown>)[k];
   if (Object.keys(changes).length === 0) return user;
   await translatingDbErrors(() => scope.em.flush());
   let linked: string[] = [];
@@ -224,7 +296,8 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
     linked = await backfill(scope, user, [user.externalId]);
   }
   if (managerSet || (linked.length > 0 && user.managerId)) await assertNoCycle(scope, user.id);
-  const action = changes.active && Object.keys(changes).length === 1 ? (user.active ? 'user.reactivated' : 'user.deactivated') : 'user.updated';
+  const action =
+    changes.active && Object.keys(changes).length === 1 ? (user.active ? 'user.reactivated' : 'user.deactivated') : 'user.updated';
   recordAudit(scope, { action, targetType: 'user', targetId: user.id, changes });
   await scope.em.flush();
   return user;
@@ -241,7 +314,11 @@ export const reactivateUser = (scope: TenantScope, id: string) => updateUser(sco
 export async function deleteUser(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
   const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
-    throw new DomainError(ErrorCode.PRECONDITION_FAILED, `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`, { reason: 'VERSION_MISMATCH' });
+    throw new DomainError(
+      ErrorCode.PRECONDITION_FAILED,
+      `the user has changed (version ${user.version}, expected ${opts.expectedVersion})`,
+      { reason: 'VERSION_MISMATCH' },
+    );
   }
   await lockOrg(scope);
   const reports = await scope.em.execute<Array<{ id: string }>>(
@@ -249,7 +326,12 @@ export async function deleteUser(scope: TenantScope, id: string, opts: { expecte
     [user.externalId, scope.tenantId, user.id],
   );
   for (const r of reports) {
-    recordAudit(scope, { action: 'user.updated', targetType: 'user', targetId: r.id, changes: { managerId: { before: user.id, after: null }, managerRef: { before: null, after: user.externalId ?? null } } });
+    recordAudit(scope, {
+      action: 'user.updated',
+      targetType: 'user',
+      targetId: r.id,
+      changes: { managerId: { before: user.id, after: null }, managerRef: { before: null, after: user.externalId ?? null } },
+    });
   }
   await scope.em.execute(`delete from role_members where tenant_id = ? and user_id = ?`, [scope.tenantId, user.id]);
   user.deletedAt = new Date();
@@ -257,7 +339,12 @@ export async function deleteUser(scope: TenantScope, id: string, opts: { expecte
     user.active = false;
     user.deactivatedAt = user.deletedAt;
   }
-  recordAudit(scope, { action: 'user.deleted', targetType: 'user', targetId: user.id, changes: { deleted: { before: false, after: true } } });
+  recordAudit(scope, {
+    action: 'user.deleted',
+    targetType: 'user',
+    targetId: user.id,
+    changes: { deleted: { before: false, after: true } },
+  });
   await scope.em.flush();
 }
 
@@ -279,7 +366,10 @@ export async function eraseUser(scope: TenantScope, id: string): Promise<void> {
   user.managerRef = null;
   user.erasedAt = new Date();
   await scope.em.flush();
-  await scope.em.execute(`update audit_events set changes = '{}'::jsonb where tenant_id = ? and target_type = 'user' and target_id = ?`, [scope.tenantId, user.id]);
+  await scope.em.execute(`update audit_events set changes = '{}'::jsonb where tenant_id = ? and target_type = 'user' and target_id = ?`, [
+    scope.tenantId,
+    user.id,
+  ]);
   recordAudit(scope, { action: 'user.erased', targetType: 'user', targetId: user.id });
   await scope.em.flush();
 }

@@ -168,12 +168,7 @@ function compareNode(path: AttrPath, op: CompareOp, value: FilterValue, obj: unk
   return scalars.some((actual) => compareScalar(actual, op, value, caseExact));
 }
 
-function compareScalar(
-  actual: unknown,
-  op: CompareOp,
-  expected: string | number | boolean,
-  caseExact: boolean,
-): boolean {
+function compareScalar(actual: unknown, op: CompareOp, expected: string | number | boolean, caseExact: boolean): boolean {
   if (actual === null || actual === undefined || isObject(actual) || Array.isArray(actual)) return false;
 
   if (typeof expected === 'boolean' || typeof actual === 'boolean') {

@@ -42,28 +42,16 @@ describe('parseFilter: RFC 7644 §3.4.2.2 examples', () => {
     [`schemas eq "${ENTERPRISE}"`, cmp('schemas', 'eq', ENTERPRISE)],
     [
       'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
-      and(
-        cmp('userType', 'eq', 'Employee'),
-        or(cmp('emails', 'co', 'example.com'), cmp('emails.value', 'co', 'example.org')),
-      ),
+      and(cmp('userType', 'eq', 'Employee'), or(cmp('emails', 'co', 'example.com'), cmp('emails.value', 'co', 'example.org'))),
     ],
     [
       'userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")',
-      and(
-        cmp('userType', 'ne', 'Employee'),
-        not(or(cmp('emails', 'co', 'example.com'), cmp('emails.value', 'co', 'example.org'))),
-      ),
+      and(cmp('userType', 'ne', 'Employee'), not(or(cmp('emails', 'co', 'example.com'), cmp('emails.value', 'co', 'example.org')))),
     ],
-    [
-      'userType eq "Employee" and (emails.type eq "work")',
-      and(cmp('userType', 'eq', 'Employee'), cmp('emails.type', 'eq', 'work')),
-    ],
+    ['userType eq "Employee" and (emails.type eq "work")', and(cmp('userType', 'eq', 'Employee'), cmp('emails.type', 'eq', 'work'))],
     [
       'userType eq "Employee" and emails[type eq "work" and value co "@example.com"]',
-      and(
-        cmp('userType', 'eq', 'Employee'),
-        vp('emails', and(cmp('type', 'eq', 'work'), cmp('value', 'co', '@example.com'))),
-      ),
+      and(cmp('userType', 'eq', 'Employee'), vp('emails', and(cmp('type', 'eq', 'work'), cmp('value', 'co', '@example.com')))),
     ],
     [
       'emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]',
@@ -77,14 +65,8 @@ describe('parseFilter: RFC 7644 §3.4.2.2 examples', () => {
     ['Username eq "john"', cmp('Username', 'eq', 'john')],
     // §3.4.3 (POST .search) and §3.5.2 (PATCH value path filter).
     ['displayName sw "smith"', cmp('displayName', 'sw', 'smith')],
-    [
-      'members[value eq "2819c223-7f76-453a-919d-413861904646"]',
-      vp('members', cmp('value', 'eq', '2819c223-7f76-453a-919d-413861904646')),
-    ],
-    [
-      'emails[type eq "work" and value ew "example.com"]',
-      vp('emails', and(cmp('type', 'eq', 'work'), cmp('value', 'ew', 'example.com'))),
-    ],
+    ['members[value eq "2819c223-7f76-453a-919d-413861904646"]', vp('members', cmp('value', 'eq', '2819c223-7f76-453a-919d-413861904646'))],
+    ['emails[type eq "work" and value ew "example.com"]', vp('emails', and(cmp('type', 'eq', 'work'), cmp('value', 'ew', 'example.com')))],
   ];
   it.each(table)('%s', (input, expected) => {
     expect(parseFilter(input)).toEqual(expected);
@@ -97,10 +79,7 @@ describe('parseFilter: what Okta and Entra send (idp-behaviour.md)', () => {
     ['userName eq "TEST.USER@OKTA.LOCAL"', cmp('userName', 'eq', 'TEST.USER@OKTA.LOCAL')],
     ['displayName eq "Test SCIMv2"', cmp('displayName', 'eq', 'Test SCIMv2')],
     ['externalId eq jyoung', cmp('externalId', 'eq', 'jyoung')], // unquoted, as in Microsoft's tutorial
-    [
-      'externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"',
-      cmp('externalId', 'eq', '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef'),
-    ],
+    ['externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"', cmp('externalId', 'eq', '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef')],
     ['emails[type eq "work"].value eq "x"', vp('emails', and(cmp('type', 'eq', 'work'), cmp('value', 'eq', 'x')))],
     ['userName eq "a" and externalId eq "b"', and(cmp('userName', 'eq', 'a'), cmp('externalId', 'eq', 'b'))],
     [`${ENTERPRISE}:manager.value eq "123"`, cmp(path('manager', 'value', ENTERPRISE), 'eq', '123')],
@@ -190,9 +169,7 @@ describe('parseFilter: values', () => {
   });
 
   it('desugars attr[filter].sub op value for every operator, including pr', () => {
-    expect(parseFilter('emails[type eq "work"].value pr')).toEqual(
-      vp('emails', and(cmp('type', 'eq', 'work'), pr('value'))),
-    );
+    expect(parseFilter('emails[type eq "work"].value pr')).toEqual(vp('emails', and(cmp('type', 'eq', 'work'), pr('value'))));
     expect(parseFilter('emails[type eq "work" or primary eq true].value co "@x"')).toEqual(
       vp('emails', and(or(cmp('type', 'eq', 'work'), cmp('primary', 'eq', true)), cmp('value', 'co', '@x'))),
     );
@@ -205,12 +182,7 @@ describe('parseFilter: errors', () => {
     ['unbalanced )', 'userName eq "x")', /Unexpected '\)'/, 15],
     ['unclosed [', 'emails[type eq "work"', /Expected '\]' to close '\['/, 21],
     ['missing value at end', 'userName eq', /Missing value after operator 'eq'; found end of filter/, 11],
-    [
-      'missing value before and',
-      'userName eq and title pr',
-      /Missing value after operator 'eq'; found keyword 'and'/,
-      12,
-    ],
+    ['missing value before and', 'userName eq and title pr', /Missing value after operator 'eq'; found keyword 'and'/, 12],
     ['missing value before )', '(userName eq)', /Missing value/, 12],
     ['missing operator', 'userName', /Expected an operator after 'userName' but found end of filter/, 8],
     ['unknown operator', 'userName xx "x"', /Unknown operator 'xx'/, 9],

@@ -261,10 +261,9 @@ class Parser {
       this.next();
       return;
     }
-    throw new ScimFilterError(
-      `Expected '${type}' to close '${open.type}' opened at position ${open.start} but found ${describe(t)}`,
-      { position: t.start },
-    );
+    throw new ScimFilterError(`Expected '${type}' to close '${open.type}' opened at position ${open.start} but found ${describe(t)}`, {
+      position: t.start,
+    });
   }
 
   private parseAttrExpression(depth: number, inValuePath: boolean): FilterNode {
@@ -277,10 +276,9 @@ class Parser {
         throw new ScimFilterError('Value filters cannot be nested', { position: t.start });
       }
       if (path.subAttr !== undefined) {
-        throw new ScimFilterError(
-          `A value filter applies to a multi-valued attribute, not to the sub-attribute ${quote(pathToken.text)}`,
-          { position: t.start },
-        );
+        throw new ScimFilterError(`A value filter applies to a multi-valued attribute, not to the sub-attribute ${quote(pathToken.text)}`, {
+          position: t.start,
+        });
       }
       const inner = this.enter(depth, t);
       this.next();
@@ -313,10 +311,9 @@ class Parser {
     const op = opToken.text.toLowerCase();
     if (op === 'pr') return { kind: 'present', path };
     if (!COMPARE_OP_SET.has(op)) {
-      throw new ScimFilterError(
-        `Unknown operator ${describe(opToken)}; expected one of eq, ne, co, sw, ew, gt, ge, lt, le, pr`,
-        { position: opToken.start },
-      );
+      throw new ScimFilterError(`Unknown operator ${describe(opToken)}; expected one of eq, ne, co, sw, ew, gt, ge, lt, le, pr`, {
+        position: opToken.start,
+      });
     }
     const value = this.parseValue(opToken);
     return { kind: 'compare', path, op: op as CompareOp, value };
@@ -369,11 +366,7 @@ class Parser {
  * contain neither), so `urn:…:enterprise:2.0:User:manager.value` → urn `urn:…:enterprise:2.0:User`,
  * attr `manager`, subAttr `value`.
  */
-function parseAttrPathAt(
-  text: string,
-  position: number | undefined,
-  scimType: ScimFilterErrorType = 'invalidFilter',
-): AttrPath {
+function parseAttrPathAt(text: string, position: number | undefined, scimType: ScimFilterErrorType = 'invalidFilter'): AttrPath {
   const colon = text.lastIndexOf(':');
   const urn = colon >= 0 ? text.slice(0, colon) : undefined;
   const rest = colon >= 0 ? text.slice(colon + 1) : text;

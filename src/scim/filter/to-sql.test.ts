@@ -101,19 +101,14 @@ const groups: FilterSchema = {
 
 const compile = (filter: string, schema: FilterSchema = users) => compileFilter(parseFilter(filter), schema);
 const UUID = '2819c223-7f76-453a-919d-413861904646';
-const ELEMENTS = (col: string) =>
-  `jsonb_array_elements(CASE WHEN jsonb_typeof(${col}) = 'array' THEN ${col} ELSE '[]'::jsonb END)`;
+const ELEMENTS = (col: string) => `jsonb_array_elements(CASE WHEN jsonb_typeof(${col}) = 'array' THEN ${col} ELSE '[]'::jsonb END)`;
 
 describe('compileFilter: scalar columns', () => {
   it.each<[string, string, unknown[]]>([
     // userName: case-insensitive, matches the functional index lower(user_name); NOT NULL, so no guard.
     ['userName eq "BJensen"', '(lower(u.user_name) = lower(?))', ['BJensen']],
     ['urn:ietf:params:scim:schemas:core:2.0:User:UserName EQ "x"', '(lower(u.user_name) = lower(?))', ['x']],
-    [
-      'displayName eq "Test SCIMv2"',
-      '(u.display_name IS NOT NULL AND lower(u.display_name) = lower(?))',
-      ['Test SCIMv2'],
-    ],
+    ['displayName eq "Test SCIMv2"', '(u.display_name IS NOT NULL AND lower(u.display_name) = lower(?))', ['Test SCIMv2']],
     ['displayName ne "x"', 'NOT (u.display_name IS NOT NULL AND lower(u.display_name) = lower(?))', ['x']],
     // caseExact
     ['externalId eq jyoung', '(u.external_id IS NOT NULL AND u.external_id = ?)', ['jyoung']],
@@ -137,11 +132,7 @@ describe('compileFilter: scalar columns', () => {
     ['title ne null', "(u.title IS NOT NULL AND u.title <> '')", []],
     // dateTime
     ['meta.lastModified gt "2011-05-13T04:42:34Z"', '(u.updated_at > ?::timestamptz)', ['2011-05-13T04:42:34Z']],
-    [
-      'meta.lastModified ge "2011-05-13T04:42:34.5+0200"',
-      '(u.updated_at >= ?::timestamptz)',
-      ['2011-05-13T04:42:34.5+02:00'],
-    ],
+    ['meta.lastModified ge "2011-05-13T04:42:34.5+0200"', '(u.updated_at >= ?::timestamptz)', ['2011-05-13T04:42:34.5+02:00']],
     ['meta.created lt "2011-05-13"', '(u.created_at < ?::timestamptz)', ['2011-05-13T00:00:00Z']],
     ['meta.created eq "2011-05-13T04:42"', '(u.created_at = ?::timestamptz)', ['2011-05-13T04:42:00Z']],
     // booleans, with Entra's strings
@@ -199,16 +190,11 @@ describe('compileFilter: logic keeps every leaf two-valued', () => {
 });
 
 describe('compileFilter: multi-valued JSONB arrays of objects', () => {
-  const emailsExists = (cond: string, alias = 'scim_e1') =>
-    `EXISTS (SELECT 1 FROM ${ELEMENTS('u.emails')} AS ${alias}(v) WHERE ${cond})`;
+  const emailsExists = (cond: string, alias = 'scim_e1') => `EXISTS (SELECT 1 FROM ${ELEMENTS('u.emails')} AS ${alias}(v) WHERE ${cond})`;
 
   it.each<[string, string, unknown[]]>([
     // equality on stored-lower strings uses containment, which a GIN index answers
-    [
-      'emails eq "BJensen@Example.com"',
-      '(u.emails IS NOT NULL AND u.emails @> ?::jsonb)',
-      ['[{"value":"bjensen@example.com"}]'],
-    ],
+    ['emails eq "BJensen@Example.com"', '(u.emails IS NOT NULL AND u.emails @> ?::jsonb)', ['[{"value":"bjensen@example.com"}]']],
     ['emails.value eq "a@b.c"', '(u.emails IS NOT NULL AND u.emails @> ?::jsonb)', ['[{"value":"a@b.c"}]']],
     [
       'emails[type eq "work" and value eq "A@b.c"]',
@@ -242,11 +228,7 @@ describe('compileFilter: multi-valued JSONB arrays of objects', () => {
       ),
       ['work', 'home'],
     ],
-    [
-      'emails[not (type eq "work")]',
-      emailsExists("NOT ((scim_e1.v->>'type') IS NOT NULL AND (scim_e1.v->>'type') = lower(?))"),
-      ['work'],
-    ],
+    ['emails[not (type eq "work")]', emailsExists("NOT ((scim_e1.v->>'type') IS NOT NULL AND (scim_e1.v->>'type') = lower(?))"), ['work']],
     [
       'emails[type eq "a" and type eq "b"]',
       emailsExists(
@@ -254,16 +236,8 @@ describe('compileFilter: multi-valued JSONB arrays of objects', () => {
       ),
       ['a', 'b'],
     ],
-    [
-      'emails[primary eq true]',
-      emailsExists("((scim_e1.v->>'primary') IS NOT NULL AND lower((scim_e1.v->>'primary')) = ?)"),
-      ['true'],
-    ],
-    [
-      'emails.value gt "m"',
-      emailsExists("((scim_e1.v->>'value') IS NOT NULL AND (scim_e1.v->>'value') > lower(?))"),
-      ['m'],
-    ],
+    ['emails[primary eq true]', emailsExists("((scim_e1.v->>'primary') IS NOT NULL AND lower((scim_e1.v->>'primary')) = ?)"), ['true']],
+    ['emails.value gt "m"', emailsExists("((scim_e1.v->>'value') IS NOT NULL AND (scim_e1.v->>'value') > lower(?))"), ['m']],
     // case-insensitive, not stored lower: lower() on both sides, no containment
     [
       'ims eq "A@b.c"',
@@ -277,17 +251,9 @@ describe('compileFilter: multi-valued JSONB arrays of objects', () => {
       ['%Main%'],
     ],
     // pr: a non-empty array; with a sub-attribute, some element has it
-    [
-      'emails pr',
-      "(CASE WHEN jsonb_typeof(u.emails) = 'array' THEN jsonb_array_length(u.emails) > 0 ELSE FALSE END)",
-      [],
-    ],
+    ['emails pr', "(CASE WHEN jsonb_typeof(u.emails) = 'array' THEN jsonb_array_length(u.emails) > 0 ELSE FALSE END)", []],
     ['emails.type pr', emailsExists("((scim_e1.v->>'type') IS NOT NULL AND (scim_e1.v->>'type') <> '')"), []],
-    [
-      'emails eq null',
-      "NOT (CASE WHEN jsonb_typeof(u.emails) = 'array' THEN jsonb_array_length(u.emails) > 0 ELSE FALSE END)",
-      [],
-    ],
+    ['emails eq null', "NOT (CASE WHEN jsonb_typeof(u.emails) = 'array' THEN jsonb_array_length(u.emails) > 0 ELSE FALSE END)", []],
   ])('%s', (filter, sql, params) => {
     expect(compile(filter)).toEqual({ sql, params });
   });
@@ -300,9 +266,7 @@ describe('compileFilter: multi-valued JSONB arrays of objects', () => {
   });
 
   it('compiles the RFC examples that mix the forms', () => {
-    expect(
-      compile('userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")'),
-    ).toEqual({
+    expect(compile('userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")')).toEqual({
       sql:
         '(NOT (u.user_type IS NOT NULL AND lower(u.user_type) = lower(?)) AND NOT (' +
         emailsExists("((scim_e1.v->>'value') IS NOT NULL AND (scim_e1.v->>'value') LIKE lower(?))") +
@@ -311,9 +275,7 @@ describe('compileFilter: multi-valued JSONB arrays of objects', () => {
         '))',
       params: ['Employee', '%example.com%', '%example.org%'],
     });
-    const mixed = compile(
-      'emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]',
-    );
+    const mixed = compile('emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]');
     expect(mixed.params).toEqual(['work', '%@example.com%', 'xmpp', '%@foo.com%']);
     expect(mixed.sql).toMatch(/^\(EXISTS \(.*u\.emails.*\) OR EXISTS \(.*u\.ims.*\)\)$/);
   });
@@ -321,11 +283,7 @@ describe('compileFilter: multi-valued JSONB arrays of objects', () => {
 
 describe('compileFilter: JSONB scalars (tenant custom attributes)', () => {
   it.each<[string, string, unknown[]]>([
-    [
-      `${ACME}:jobRole eq "Dev"`,
-      "((u.custom->>'jobRole') IS NOT NULL AND lower((u.custom->>'jobRole')) = lower(?))",
-      ['Dev'],
-    ],
+    [`${ACME}:jobRole eq "Dev"`, "((u.custom->>'jobRole') IS NOT NULL AND lower((u.custom->>'jobRole')) = lower(?))", ['Dev']],
     ['jobRole pr', "((u.custom->>'jobRole') IS NOT NULL AND (u.custom->>'jobRole') <> '')", []],
     [
       'securityChampion eq "True"',
@@ -342,11 +300,7 @@ describe('compileFilter: JSONB scalars (tenant custom attributes)', () => {
       "(CASE WHEN jsonb_typeof(u.custom->'hireDate') = 'string' AND pg_input_is_valid((u.custom->>'hireDate'), 'timestamptz') THEN (u.custom->>'hireDate')::timestamptz < ?::timestamptz ELSE FALSE END)",
       ['2024-01-01T00:00:00Z'],
     ],
-    [
-      `badgeId eq "${UUID.toUpperCase()}"`,
-      "((u.custom->>'badgeId') IS NOT NULL AND lower((u.custom->>'badgeId')) = ?)",
-      [UUID],
-    ],
+    [`badgeId eq "${UUID.toUpperCase()}"`, "((u.custom->>'badgeId') IS NOT NULL AND lower((u.custom->>'badgeId')) = ?)", [UUID]],
     // multi-valued: a JSON array of scalars
     [
       'skills eq "SQL"',
@@ -377,11 +331,7 @@ describe('compileFilter: relations (group members)', () => {
       `(${MEMBERS_EXISTS}((m.user_id = ?::uuid) OR (m.display IS NOT NULL AND lower(m.display) LIKE lower(?)))))`,
       [UUID, '%bab%'],
     ],
-    [
-      'displayName eq "Test SCIMv2" and members pr',
-      `((lower(r.name) = lower(?)) AND (${MEMBERS_EXISTS}TRUE)))`,
-      ['Test SCIMv2'],
-    ],
+    ['displayName eq "Test SCIMv2" and members pr', `((lower(r.name) = lower(?)) AND (${MEMBERS_EXISTS}TRUE)))`, ['Test SCIMv2']],
   ])('%s', (filter, sql, params) => {
     expect(compile(filter, groups)).toEqual({ sql, params });
   });
@@ -468,9 +418,7 @@ describe('compileFilter: invalidFilter', () => {
 
   it('rejects a nested value path in a hand-built AST', () => {
     const inner = { kind: 'valuePath', path: { attr: 'x' }, filter: { kind: 'present', path: { attr: 'y' } } } as const;
-    expect(() => compileFilter({ kind: 'valuePath', path: { attr: 'emails' }, filter: inner }, users)).toThrow(
-      /nested/,
-    );
+    expect(() => compileFilter({ kind: 'valuePath', path: { attr: 'emails' }, filter: inner }, users)).toThrow(/nested/);
   });
 
   it('shortens attribute names echoed in messages', () => {
@@ -566,10 +514,7 @@ describe('compileSortBy', () => {
       'hireDate',
       "(CASE WHEN jsonb_typeof(u.custom->'hireDate') = 'string' AND pg_input_is_valid((u.custom->>'hireDate'), 'timestamptz') THEN (u.custom->>'hireDate')::timestamptz END)",
     ],
-    [
-      'skills',
-      "lower(((CASE WHEN jsonb_typeof(u.custom->'skills') = 'array' THEN u.custom->'skills'->0 END) #>> '{}'))",
-    ],
+    ['skills', "lower(((CASE WHEN jsonb_typeof(u.custom->'skills') = 'array' THEN u.custom->'skills'->0 END) #>> '{}'))"],
     // RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary value, else the first
     [
       'emails',

@@ -394,9 +394,7 @@ class Compiler {
 
   private compare(t: Target, op: CompareOp, value: FilterValue): Sql {
     if (t.kind === 'complex') {
-      this.fail(
-        `${quote(t.name)} is a complex attribute; compare one of its sub-attributes (e.g. ${quote(t.children[0])})`,
-      );
+      this.fail(`${quote(t.name)} is a complex attribute; compare one of its sub-attributes (e.g. ${quote(t.children[0])})`);
     }
     if ((t.kind === 'jsonArray' || t.kind === 'relation') && t.sub === undefined && ORDERING.has(op)) {
       this.fail(
@@ -497,20 +495,14 @@ class Compiler {
     );
   }
 
-  private elementOperand(
-    mapping: JsonArrayOfObjects,
-    alias: string,
-    sub: string,
-  ): { operand: Operand; def: JsonSubAttribute } {
+  private elementOperand(mapping: JsonArrayOfObjects, alias: string, sub: string): { operand: Operand; def: JsonSubAttribute } {
     const s = findSub(mapping.subAttributes, sub)!;
     return { operand: jsonKeyOperand(`${alias}.v`, s.def.key ?? s.key), def: s.def };
   }
 
   private checkElementPath(p: AttrPath, parent: string): void {
     if (p.urn !== undefined || p.subAttr !== undefined) {
-      this.fail(
-        `Inside ${quote(`${parent}[…]`)} attributes must be plain sub-attribute names, not ${quote(displayPath(p))}`,
-      );
+      this.fail(`Inside ${quote(`${parent}[…]`)} attributes must be plain sub-attribute names, not ${quote(displayPath(p))}`);
     }
   }
 
@@ -624,13 +616,7 @@ function likePattern(op: CompareOp, value: string): string {
  * chronologically for dateTime, numerically for numbers, and "Boolean and Binary attributes SHALL cause a
  * failed response … invalidFilter".
  */
-function scalarCompare(
-  o: Operand,
-  def: ScalarAttribute,
-  op: CompareOp,
-  value: string | number | boolean,
-  name: string,
-): Sql {
+function scalarCompare(o: Operand, def: ScalarAttribute, op: CompareOp, value: string | number | boolean, name: string): Sql {
   const text = operandText(o);
   const sqlOp = SQL_OPS[op as keyof typeof SQL_OPS];
 
@@ -688,8 +674,7 @@ function scalarCompare(
       if (typeof value !== 'string') invalid(`${quote(name)} is a dateTime attribute; compare it with a quoted date`);
       if (SUBSTRING.has(op)) invalid(`Operator ${quote(op)} cannot be used with the dateTime attribute ${quote(name)}`);
       const dt = parseDateTime(value);
-      if (!dt)
-        invalid(`${quote(value)} is not a valid dateTime (expected e.g. 2011-05-13T04:42:34Z) for ${quote(name)}`);
+      if (!dt) invalid(`${quote(value)} is not a valid dateTime (expected e.g. 2011-05-13T04:42:34Z) for ${quote(name)}`);
       if (o.kind === 'column') return guarded(o, `${o.sql} ${sqlOp} ?::timestamptz`, [dt.iso]);
       // Stored JSON text is cast only when PostgreSQL (16+) confirms it parses.
       return {
@@ -711,9 +696,7 @@ export function compileFilter(node: FilterNode, schema: FilterSchema): CompiledF
   const compiler = new Compiler(resolver);
   const result = compiler.compile(node, (p) => resolver.resolve(p), false);
   if (countPlaceholders(result.sql) !== result.params.length) {
-    throw new Error(
-      `SCIM filter compiler produced ${countPlaceholders(result.sql)} placeholders for ${result.params.length} params`,
-    );
+    throw new Error(`SCIM filter compiler produced ${countPlaceholders(result.sql)} placeholders for ${result.params.length} params`);
   }
   return { sql: result.sql, params: [...result.params] };
 }
@@ -733,17 +716,11 @@ export function compileSortBy(sortBy: string, schema: FilterSchema): string {
     case 'scalar':
       return sortExpression(t.operand, t.def);
     case 'jsonList':
-      return sortExpression(
-        jsonValueOperand(`(CASE WHEN jsonb_typeof(${t.json}) = 'array' THEN ${t.json}->0 END)`),
-        t.def,
-      );
+      return sortExpression(jsonValueOperand(`(CASE WHEN jsonb_typeof(${t.json}) = 'array' THEN ${t.json}->0 END)`), t.def);
     case 'jsonArray': {
       const column = trusted(t.mapping.column);
       const s = findSub(t.mapping.subAttributes, t.sub ?? 'value');
-      if (!s)
-        return resolver.fail(
-          `Cannot sort by ${quote(t.name)}; name a sub-attribute such as ${quote(`${t.name}.value`)}`,
-        );
+      if (!s) return resolver.fail(`Cannot sort by ${quote(t.name)}; name a sub-attribute such as ${quote(`${t.name}.value`)}`);
       const expr = sortExpression(jsonKeyOperand('scim_s.v', s.def.key ?? s.key), s.def);
       // RFC 7643 §2.4 `primary`; Entra may store it as the string "True".
       return (
@@ -754,9 +731,7 @@ export function compileSortBy(sortBy: string, schema: FilterSchema): string {
     case 'relation':
       return resolver.fail(`Cannot sort by ${quote(t.name)}`);
     case 'complex':
-      return resolver.fail(
-        `Cannot sort by the complex attribute ${quote(t.name)}; name a sub-attribute such as ${quote(t.children[0])}`,
-      );
+      return resolver.fail(`Cannot sort by the complex attribute ${quote(t.name)}; name a sub-attribute such as ${quote(t.children[0])}`);
   }
 }
 

@@ -2,8 +2,7 @@
  * Literal helpers shared by the SQL compiler and the in-memory matcher.
  */
 
-const DATE_TIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 export interface ParsedDateTime {
   /** Normalised RFC 3339 text safe to hand to PostgreSQL's `timestamptz` input (zone always explicit). */

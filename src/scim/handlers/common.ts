@@ -24,7 +24,10 @@ export interface UserSchemas {
 
 export async function userSchemas(scope: TenantScope, slug: string): Promise<UserSchemas> {
   const customDecls = await listCustomAttributes(scope);
-  const custom = customUserExtension(slug, customDecls.map((d) => ({ name: d.name, type: d.type, multiValued: d.multiValued, description: d.description ?? undefined })));
+  const custom = customUserExtension(
+    slug,
+    customDecls.map((d) => ({ name: d.name, type: d.type, multiValued: d.multiValued, description: d.description ?? undefined })),
+  );
   return { schemas: [CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, custom], customUrn: customUserExtensionUrn(slug), customDecls };
 }
 
@@ -47,23 +50,38 @@ function int(name: string, v: unknown): number | undefined {
   return n;
 }
 
-const asList = (v: unknown): string | string[] | undefined => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? undefined : String(v));
+const asList = (v: unknown): string | string[] | undefined =>
+  Array.isArray(v) ? v.map(String) : v === undefined || v === null ? undefined : String(v);
 
 /** Query parameters (GET) or a SearchRequest body (POST .search), RFC 7644 §3.4.2–3.4.3. */
 export function listParams(src: Record<string, unknown>): ListParams {
   const order = src.sortOrder === undefined ? 'ascending' : String(src.sortOrder).toLowerCase();
-  if (order !== 'ascending' && order !== 'descending') throw new ScimError(400, 'sortOrder must be "ascending" or "descending"', 'invalidValue');
+  if (order !== 'ascending' && order !== 'descending')
+    throw new ScimError(400, 'sortOrder must be "ascending" or "descending"', 'invalidValue');
   // RFC 7644 §3.4.2.4: startIndex below 1 is interpreted as 1; a negative count as 0.
   const startIndex = Math.max(1, int('startIndex', src.startIndex) ?? 1);
   const count = Math.min(MAX_PAGE_SIZE, Math.max(0, int('count', src.count) ?? DEFAULT_PAGE_SIZE));
   const cursor = src.cursor === undefined ? undefined : String(src.cursor);
-  if (cursor !== undefined && src.startIndex !== undefined) throw new ScimError(400, 'use either cursor or startIndex pagination, not both', 'invalidValue');
+  if (cursor !== undefined && src.startIndex !== undefined)
+    throw new ScimError(400, 'use either cursor or startIndex pagination, not both', 'invalidValue');
   const filter = src.filter === undefined || src.filter === '' ? undefined : String(src.filter);
   const sortBy = src.sortBy === undefined || src.sortBy === '' ? undefined : String(src.sortBy);
-  return { filter, sortBy, descending: order === 'descending', startIndex, count, cursor, attributes: asList(src.attributes), excludedAttributes: asList(src.excludedAttributes) };
+  return {
+    filter,
+    sortBy,
+    descending: order === 'descending',
+    startIndex,
+    count,
+    cursor,
+    attributes: asList(src.attributes),
+    excludedAttributes: asList(src.excludedAttributes),
+  };
 }
 
-export function projector(params: { attributes?: string | string[]; excludedAttributes?: string | string[] }, schemas: readonly ScimSchemaDef[]) {
+export function projector(
+  params: { attributes?: string | string[]; excludedAttributes?: string | string[] },
+  schemas: readonly ScimSchemaDef[],
+) {
   return compileProjection(parseProjection(params, schemas), schemas);
 }
 
@@ -123,7 +141,11 @@ export const respond =
     send(ctx, r.status, r.body, r.headers);
   };
 
-const etagList = (header: string) => header.split(',').map((s) => s.trim()).filter(Boolean);
+const etagList = (header: string) =>
+  header
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** If-Match (PUT, PATCH, DELETE): 412 unless the current version is listed or the header is `*`. */
 export function checkIfMatchHeader(header: string | undefined, current: string): void {
@@ -150,7 +172,8 @@ export const wantsResourceIn = (query: Record<string, unknown>) => query.attribu
 export const wantsResource = (ctx: ScimContext) => wantsResourceIn(ctx.query);
 
 export function requireJsonObject(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ScimError(400, 'the request body must be a JSON object', 'invalidSyntax');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ScimError(400, 'the request body must be a JSON object', 'invalidSyntax');
   return body as Record<string, unknown>;
 }
 

@@ -23,12 +23,19 @@ export function serviceProviderConfig(ctx: ScimContext) {
     sort: { supported: true },
     etag: { supported: true },
     // RFC 9865 (cursor-based pagination) alongside RFC 7644 index pagination.
-    pagination: { cursor: true, index: true, defaultPaginationMethod: 'index', defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE },
+    pagination: {
+      cursor: true,
+      index: true,
+      defaultPaginationMethod: 'index',
+      defaultPageSize: DEFAULT_PAGE_SIZE,
+      maxPageSize: MAX_PAGE_SIZE,
+    },
     authenticationSchemes: [
       {
         type: 'oauthbearertoken',
         name: 'Bearer token',
-        description: "The tenant's SCIM token, or an access token from the tenant's OAuth 2.0 token endpoint (<tenant host>/oauth/token, client credentials grant): Authorization: Bearer <token>",
+        description:
+          "The tenant's SCIM token, or an access token from the tenant's OAuth 2.0 token endpoint (<tenant host>/oauth/token, client credentials grant): Authorization: Bearer <token>",
         specUri: 'https://www.rfc-editor.org/rfc/rfc6750',
         primary: true,
       },
@@ -44,12 +51,36 @@ async function resourceTypes(ctx: ScimContext) {
   const extensions = [{ schema: ENTERPRISE_USER, required: false }];
   if (us.customDecls.length > 0) extensions.push({ schema: us.customUrn, required: false });
   return [
-    { schemas: [RESOURCE_TYPE], id: 'User', name: 'User', endpoint: '/Users', description: 'User Account', schema: CORE_USER, schemaExtensions: extensions, meta: meta(ctx, 'ResourceType', '/ResourceTypes/User') },
-    { schemas: [RESOURCE_TYPE], id: 'Group', name: 'Group', endpoint: '/Groups', description: 'Group (a Roster role)', schema: CORE_GROUP, schemaExtensions: [], meta: meta(ctx, 'ResourceType', '/ResourceTypes/Group') },
+    {
+      schemas: [RESOURCE_TYPE],
+      id: 'User',
+      name: 'User',
+      endpoint: '/Users',
+      description: 'User Account',
+      schema: CORE_USER,
+      schemaExtensions: extensions,
+      meta: meta(ctx, 'ResourceType', '/ResourceTypes/User'),
+    },
+    {
+      schemas: [RESOURCE_TYPE],
+      id: 'Group',
+      name: 'Group',
+      endpoint: '/Groups',
+      description: 'Group (a Roster role)',
+      schema: CORE_GROUP,
+      schemaExtensions: [],
+      meta: meta(ctx, 'ResourceType', '/ResourceTypes/Group'),
+    },
   ];
 }
 
-const list = (resources: unknown[]) => ({ schemas: [LIST_RESPONSE], totalResults: resources.length, startIndex: 1, itemsPerPage: resources.length, Resources: resources });
+const list = (resources: unknown[]) => ({
+  schemas: [LIST_RESPONSE],
+  totalResults: resources.length,
+  startIndex: 1,
+  itemsPerPage: resources.length,
+  Resources: resources,
+});
 
 export async function listResourceTypes(ctx: ScimContext) {
   send(ctx, 200, list(await resourceTypes(ctx)));

@@ -11,8 +11,22 @@ import { applyPatch, extractMemberOps, type MemberChange } from '../patch/apply-
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import { GROUP_SCHEMAS } from '../schemas/definitions.js';
 import {
-  checkIfMatchHeader, decodeScimCursor, encodeScimCursor, listParams, listResponse, notModifiedHeader, projector, reply,
-  requireJsonObject, respond, send, wantsResourceIn, type ListParams, type ScimCall, type ScimContext, type ScimReply,
+  checkIfMatchHeader,
+  decodeScimCursor,
+  encodeScimCursor,
+  listParams,
+  listResponse,
+  notModifiedHeader,
+  projector,
+  reply,
+  requireJsonObject,
+  respond,
+  send,
+  wantsResourceIn,
+  type ListParams,
+  type ScimCall,
+  type ScimContext,
+  type ScimReply,
 } from './common.js';
 
 type Json = Record<string, unknown>;
@@ -25,14 +39,25 @@ async function load(state: ScimState, id: string | undefined): Promise<Role> {
 
 /** Whether the projection will keep `members`; if not, they are not even loaded. */
 function membersWanted(params: { attributes?: string | string[]; excludedAttributes?: string | string[] }): boolean {
-  const list = (v?: string | string[]) => (Array.isArray(v) ? v.join(',') : (v ?? '')).split(',').map((s) => s.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ''));
+  const list = (v?: string | string[]) =>
+    (Array.isArray(v) ? v.join(',') : (v ?? '')).split(',').map((s) =>
+      s
+        .trim()
+        .toLowerCase()
+        .replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ''),
+    );
   if (params.attributes !== undefined) return list(params.attributes).some((a) => a === 'members' || a.startsWith('members.'));
   return !list(params.excludedAttributes).includes('members');
 }
 
 async function render(state: ScimState, roles: Role[], withMembers: boolean) {
   const { scope, baseUrl } = state;
-  const members = withMembers ? await loadMembers(scope, roles.map((r) => r.id)) : undefined;
+  const members = withMembers
+    ? await loadMembers(
+        scope,
+        roles.map((r) => r.id),
+      )
+    : undefined;
   return roles.map((r) => toScimGroup(r, members ? (members.get(r.id) ?? []) : undefined, baseUrl));
 }
 
@@ -46,7 +71,8 @@ function memberIds(body: Json): string[] | undefined {
   return members.map((m, i) => {
     const v = (m as Json | null)?.value;
     if (typeof v !== 'string' || !v) throw new ScimError(400, `members[${i}].value must be a user id`, 'invalidValue');
-    if (typeof (m as Json).type === 'string' && String((m as Json).type).toLowerCase() === 'group') throw new ScimError(400, 'nested groups are not supported: members must be users', 'invalidValue');
+    if (typeof (m as Json).type === 'string' && String((m as Json).type).toLowerCase() === 'group')
+      throw new ScimError(400, 'nested groups are not supported: members must be users', 'invalidValue');
     return v;
   });
 }
@@ -83,7 +109,10 @@ export async function createGroupCore(call: ScimCall): Promise<ScimReply> {
   if (ids.length) await changeMembers(scope, role, { add: ids });
   const fresh = await requireRole(scope, role.id);
   const [rep] = await render(call.scim, [fresh], true);
-  return reply(201, projector(call.query, GROUP_SCHEMAS)(rep), { Location: `${call.scim.baseUrl}/Groups/${role.id}`, ETag: etag(fresh.version) });
+  return reply(201, projector(call.query, GROUP_SCHEMAS)(rep), {
+    Location: `${call.scim.baseUrl}/Groups/${role.id}`,
+    ETag: etag(fresh.version),
+  });
 }
 
 export async function replaceGroupCore(call: ScimCall): Promise<ScimReply> {
@@ -115,7 +144,10 @@ export async function patchGroupCore(call: ScimCall): Promise<ScimReply> {
   if (otherOps.length) {
     const [before] = await render(call.scim, [current], false);
     const after = applyPatch(before, otherOps, { schemas: GROUP_SCHEMAS });
-    await updateRole(scope, current.id, { displayName: after.displayName as string, externalId: (after.externalId as string | undefined) ?? null });
+    await updateRole(scope, current.id, {
+      displayName: after.displayName as string,
+      externalId: (after.externalId as string | undefined) ?? null,
+    });
   }
   for (const change of coalesce(memberChanges)) {
     if (change.kind === 'add') await changeMembers(scope, current, { add: change.userIds });
@@ -137,7 +169,8 @@ function coalesce(changes: MemberChange[]): MemberChange[] {
   const out: MemberChange[] = [];
   for (const c of changes) {
     const last = out[out.length - 1];
-    if (last && last.kind === c.kind && (c.kind === 'add' || c.kind === 'remove')) out[out.length - 1] = { kind: c.kind, userIds: [...last.userIds, ...c.userIds] };
+    if (last && last.kind === c.kind && (c.kind === 'add' || c.kind === 'remove'))
+      out[out.length - 1] = { kind: c.kind, userIds: [...last.userIds, ...c.userIds] };
     else out.push(c);
   }
   return out;
@@ -170,17 +203,36 @@ export async function listGroups(ctx: ScimContext, params: ListParams) {
   const totalResults = Number(total);
   const withMembers = membersWanted(params);
   if (params.cursor !== undefined) {
-    if (params.sortBy) throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
+    if (params.sortBy)
+      throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
     const after = params.cursor === '' ? null : decodeScimCursor(params.cursor);
-    const rows = params.count === 0 ? [] : await scope.em.execute<Json[]>(`select r.* from roles r where ${where}${after ? ' and r.id > ?' : ''} order by r.id limit ?`, [...args, ...(after ? [after] : []), params.count + 1]);
+    const rows =
+      params.count === 0
+        ? []
+        : await scope.em.execute<Json[]>(`select r.* from roles r where ${where}${after ? ' and r.id > ?' : ''} order by r.id limit ?`, [
+            ...args,
+            ...(after ? [after] : []),
+            params.count + 1,
+          ]);
     const more = rows.length > params.count;
     const roles = rows.slice(0, params.count).map((r) => scope.em.map(Role, r));
     const resources = (await render(ctx.state.scim, roles, withMembers)).map(project);
-    return send(ctx, 200, listResponse(resources, totalResults, 1, more ? { nextCursor: encodeScimCursor(roles[roles.length - 1].id) } : {}));
+    return send(
+      ctx,
+      200,
+      listResponse(resources, totalResults, 1, more ? { nextCursor: encodeScimCursor(roles[roles.length - 1].id) } : {}),
+    );
   }
   const dir = params.descending ? 'desc' : 'asc';
   const order = params.sortBy ? `${compileSortBy(params.sortBy, groupFilterSchema)} ${dir}, r.id ${dir}` : 'r.id';
-  const rows = params.count === 0 || params.startIndex > totalResults ? [] : await scope.em.execute<Json[]>(`select r.* from roles r where ${where} order by ${order} limit ? offset ?`, [...args, params.count, params.startIndex - 1]);
+  const rows =
+    params.count === 0 || params.startIndex > totalResults
+      ? []
+      : await scope.em.execute<Json[]>(`select r.* from roles r where ${where} order by ${order} limit ? offset ?`, [
+          ...args,
+          params.count,
+          params.startIndex - 1,
+        ]);
   const roles = rows.map((r) => scope.em.map(Role, r));
   const resources = (await render(ctx.state.scim, roles, withMembers)).map(project);
   send(ctx, 200, listResponse(resources, totalResults, params.startIndex));

@@ -10,9 +10,24 @@ import { etag, loadUserRelations, normaliseUserBody, toScimUser, toUserCommand }
 import { applyPatch } from '../patch/apply-patch.js';
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import {
-  checkIfMatchHeader, decodeScimCursor, encodeScimCursor, listParams, listResponse, notModifiedHeader, projector, reply,
-  requireJsonObject, respond, send, userSchemas, wantsResourceIn, type ListParams, type ScimCall, type ScimContext,
-  type ScimReply, type UserSchemas,
+  checkIfMatchHeader,
+  decodeScimCursor,
+  encodeScimCursor,
+  listParams,
+  listResponse,
+  notModifiedHeader,
+  projector,
+  reply,
+  requireJsonObject,
+  respond,
+  send,
+  userSchemas,
+  wantsResourceIn,
+  type ListParams,
+  type ScimCall,
+  type ScimContext,
+  type ScimReply,
+  type UserSchemas,
 } from './common.js';
 
 async function render(state: ScimState, users: User[], us: UserSchemas) {
@@ -53,7 +68,10 @@ export async function createUserCore(call: ScimCall): Promise<ScimReply> {
   const user = await createUser(scope, { ...command, userName: command.userName, active: command.active ?? true });
   if (roles?.length) await setRolesOfUser(scope, user.id, roles, { replace: false });
   const [out] = await render(call.scim, [user], us);
-  return reply(201, projector(call.query, us.schemas)(out), { Location: (out.meta as { location: string }).location, ETag: etag(user.version) });
+  return reply(201, projector(call.query, us.schemas)(out), {
+    Location: (out.meta as { location: string }).location,
+    ETag: etag(user.version),
+  });
 }
 
 export async function replaceUserCore(call: ScimCall): Promise<ScimReply> {
@@ -86,7 +104,8 @@ export async function patchUserCore(call: ScimCall): Promise<ScimReply> {
   // Only what the operations changed goes to the update: an attribute left as it was is not applied again
   // (no manager re-resolution under the tenant's org lock, no team upsert, no custom-attribute reload).
   const unchanged = toUserCommand(before, us.customUrn).command;
-  for (const k of Object.keys(command) as Array<keyof typeof command>) if (JSON.stringify(command[k]) === JSON.stringify(unchanged[k])) delete command[k];
+  for (const k of Object.keys(command) as Array<keyof typeof command>)
+    if (JSON.stringify(command[k]) === JSON.stringify(unchanged[k])) delete command[k];
   const user = await updateUser(scope, current.id, command, { replaceCustom: true });
   if (roles !== undefined && JSON.stringify(roleNames(before)) !== JSON.stringify(roleNames(after))) {
     await setRolesOfUser(scope, user.id, roles, { replace: true });
@@ -127,12 +146,16 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
   const [{ total }] = await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from users u where ${where}`, args);
   const totalResults = Number(total);
   if (params.cursor !== undefined) {
-    if (params.sortBy) throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
+    if (params.sortBy)
+      throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
     const after = params.cursor === '' ? null : decodeScimCursor(params.cursor);
-    const rows = params.count === 0 ? [] : await scope.em.execute<Record<string, unknown>[]>(
-      `select u.* from users u where ${where}${after ? ' and u.id > ?' : ''} order by u.id limit ?`,
-      [...args, ...(after ? [after] : []), params.count + 1],
-    );
+    const rows =
+      params.count === 0
+        ? []
+        : await scope.em.execute<Record<string, unknown>[]>(
+            `select u.* from users u where ${where}${after ? ' and u.id > ?' : ''} order by u.id limit ?`,
+            [...args, ...(after ? [after] : []), params.count + 1],
+          );
     const more = rows.length > params.count;
     const users = rows.slice(0, params.count).map((r) => scope.em.map(User, r));
     const resources = (await render(ctx.state.scim, users, us)).map(project);
@@ -142,11 +165,14 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
   const order = params.sortBy ? `${compileSortBy(params.sortBy, schema)} ${dir}, u.id ${dir}` : 'u.id';
   // The page's ids first, then their rows: unfiltered, the ids come from an index-only scan of
   // users_live_idx, so skipping startIndex - 1 users costs index entries, not wide rows (Okta's import).
-  const rows = params.count === 0 || params.startIndex > totalResults ? [] : await scope.em.execute<Record<string, unknown>[]>(
-    `select u.* from users u join (select u.id from users u where ${where} order by ${order} limit ? offset ?) page on page.id = u.id
+  const rows =
+    params.count === 0 || params.startIndex > totalResults
+      ? []
+      : await scope.em.execute<Record<string, unknown>[]>(
+          `select u.* from users u join (select u.id from users u where ${where} order by ${order} limit ? offset ?) page on page.id = u.id
       where u.tenant_id = ? order by ${order}`,
-    [...args, params.count, params.startIndex - 1, scope.tenantId],
-  );
+          [...args, params.count, params.startIndex - 1, scope.tenantId],
+        );
   const users = rows.map((r) => scope.em.map(User, r));
   const resources = (await render(ctx.state.scim, users, us)).map(project);
   send(ctx, 200, listResponse(resources, totalResults, params.startIndex));
@@ -154,4 +180,3 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
 
 export const listUsersHandler = (ctx: ScimContext) => listUsers(ctx, listParams(ctx.query));
 export const searchUsersHandler = (ctx: ScimContext) => listUsers(ctx, listParams(requireJsonObject(ctx.request.body)));
-

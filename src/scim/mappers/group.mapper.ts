@@ -33,7 +33,8 @@ export function toScimGroup(role: Role, members: Member[] | undefined, baseUrl: 
   const out: Record<string, unknown> = { schemas: [CORE_GROUP], id: role.id };
   if (role.externalId) out.externalId = role.externalId;
   out.displayName = role.displayName;
-  if (members) out.members = members.map((m) => ({ value: m.value, display: m.display, $ref: `${baseUrl}/Users/${m.value}`, type: 'User' }));
+  if (members)
+    out.members = members.map((m) => ({ value: m.value, display: m.display, $ref: `${baseUrl}/Users/${m.value}`, type: 'User' }));
   out.meta = {
     resourceType: 'Group',
     created: role.createdAt.toISOString(),

@@ -24,7 +24,12 @@ export async function loadUserRelations(scope: TenantScope, users: User[]): Prom
   const teamIds = [...new Set(users.map((u) => u.teamId).filter((x): x is string => !!x))];
   const managerIds = [...new Set(users.map((u) => u.managerId).filter((x): x is string => !!x))];
   const [teams, roles, managers] = await Promise.all([
-    teamIds.length ? scope.em.execute<Array<{ id: string; name: string }>>(`select id, name from teams where tenant_id = ? and id in ${UUID_LIST}`, [scope.tenantId, jsonList(teamIds)]) : [],
+    teamIds.length
+      ? scope.em.execute<Array<{ id: string; name: string }>>(`select id, name from teams where tenant_id = ? and id in ${UUID_LIST}`, [
+          scope.tenantId,
+          jsonList(teamIds),
+        ])
+      : [],
     scope.em.execute<Array<{ user_id: string; id: string; display_name: string }>>(
       `select m.user_id, r.id, r.display_name from role_members m join roles r on r.id = m.role_id and r.tenant_id = m.tenant_id
         where m.tenant_id = ? and m.user_id in ${UUID_LIST} order by lower(r.display_name), r.id`,
@@ -74,8 +79,16 @@ export function toScimUser(u: User, rel: UserRelations, ctx: { baseUrl: string; 
   put(out, 'addresses', u.addresses);
   const roles = rel.roles.get(u.id) ?? [];
   // Group membership is role assignment: the same roles, as read-only groups and as role values.
-  put(out, 'groups', roles.map((r) => ({ value: r.id, display: r.displayName, $ref: `${ctx.baseUrl}/Groups/${r.id}`, type: 'direct' })));
-  put(out, 'roles', roles.map((r) => ({ value: r.displayName, display: r.displayName })));
+  put(
+    out,
+    'groups',
+    roles.map((r) => ({ value: r.id, display: r.displayName, $ref: `${ctx.baseUrl}/Groups/${r.id}`, type: 'direct' })),
+  );
+  put(
+    out,
+    'roles',
+    roles.map((r) => ({ value: r.displayName, display: r.displayName })),
+  );
 
   const ent: Json = {};
   put(ent, 'employeeNumber', u.employeeNumber);
@@ -122,7 +135,8 @@ const CLIENT_SIDE = new Set(['schemas', 'meta', 'id', 'groups', 'password']);
  * roles as PATCH, and unknown attributes are refused the same way.
  */
 export function normaliseUserBody(body: unknown, schemas: readonly ScimSchemaDef[]): Json {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new DomainError(ErrorCode.INVALID_INPUT, 'the body must be a JSON object (a SCIM User)');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new DomainError(ErrorCode.INVALID_INPUT, 'the body must be a JSON object (a SCIM User)');
   const value: Json = {};
   for (const [k, v] of Object.entries(body as Json)) if (!CLIENT_SIDE.has(k.toLowerCase())) value[k] = v;
   if (Object.keys(value).length === 0) return {};
@@ -139,7 +153,10 @@ function pick<T>(list: unknown, map: (o: Json) => T): T[] {
  * A full SCIM representation → the domain command (absent attributes become null: PUT and PATCH both
  * send the whole resulting state). Role values are returned apart: they are role assignments.
  */
-export function toUserCommand(rep: Json, customUrn: string): { command: UpdateUserCommand & { userName?: string }; roles: string[] | undefined } {
+export function toUserCommand(
+  rep: Json,
+  customUrn: string,
+): { command: UpdateUserCommand & { userName?: string }; roles: string[] | undefined } {
   const name = (rep.name ?? {}) as Json;
   const ent = (rep[ENTERPRISE_USER] ?? {}) as Json;
   const manager = ent.manager as Json | undefined;
@@ -162,11 +179,27 @@ export function toUserCommand(rep: Json, customUrn: string): { command: UpdateUs
     timezone: str(rep.timezone),
     // Absent means unchanged (PUT/PATCH) or the default, active (POST).
     active: typeof rep.active === 'boolean' ? rep.active : undefined,
-    emails: pick(rep.emails, (e) => ({ value: str(e.value) ?? '', type: str(e.type), primary: e.primary === true, display: str(e.display) })),
-    phoneNumbers: pick(rep.phoneNumbers, (p) => ({ value: str(p.value) ?? '', type: str(p.type), primary: p.primary === true, display: str(p.display) })),
+    emails: pick(rep.emails, (e) => ({
+      value: str(e.value) ?? '',
+      type: str(e.type),
+      primary: e.primary === true,
+      display: str(e.display),
+    })),
+    phoneNumbers: pick(rep.phoneNumbers, (p) => ({
+      value: str(p.value) ?? '',
+      type: str(p.type),
+      primary: p.primary === true,
+      display: str(p.display),
+    })),
     addresses: pick(rep.addresses, (a) => ({
-      formatted: str(a.formatted), streetAddress: str(a.streetAddress), locality: str(a.locality), region: str(a.region),
-      postalCode: str(a.postalCode), country: str(a.country), type: str(a.type), primary: a.primary === true,
+      formatted: str(a.formatted),
+      streetAddress: str(a.streetAddress),
+      locality: str(a.locality),
+      region: str(a.region),
+      postalCode: str(a.postalCode),
+      country: str(a.country),
+      type: str(a.type),
+      primary: a.primary === true,
     })),
     employeeNumber: str(ent.employeeNumber),
     costCenter: str(ent.costCenter),

@@ -80,11 +80,7 @@ const ent = (r: any) => r[ENTERPRISE_USER];
 describe('applyPatch on a User', () => {
   const cases: Array<[string, unknown[], Json]> = [
     // ---- Okta
-    [
-      'Okta OIN deactivate: path-less replace',
-      [{ op: 'replace', value: { active: false } }],
-      edit(USER, (r) => (r.active = false)),
-    ],
+    ['Okta OIN deactivate: path-less replace', [{ op: 'replace', value: { active: false } }], edit(USER, (r) => (r.active = false))],
     ['Okta reactivate', [{ op: 'replace', value: { active: true } }], USER],
     [
       'Okta path-less replace of a complex attribute keeps unspecified sub-attributes',
@@ -124,11 +120,7 @@ describe('applyPatch on a User', () => {
         ent(r).employeeNumber = '701984';
       }),
     ],
-    [
-      'Entra deactivate with "False"',
-      [{ op: 'Replace', path: 'active', value: 'False' }],
-      edit(USER, (r) => (r.active = false)),
-    ],
+    ['Entra deactivate with "False"', [{ op: 'Replace', path: 'active', value: 'False' }], edit(USER, (r) => (r.active = false))],
     [
       'Entra reactivate with "True" (any case)',
       [
@@ -137,16 +129,8 @@ describe('applyPatch on a User', () => {
       ],
       USER,
     ],
-    [
-      'boolean false with the flag',
-      [{ op: 'replace', path: 'active', value: false }],
-      edit(USER, (r) => (r.active = false)),
-    ],
-    [
-      'Entra single-value add',
-      [{ op: 'Add', path: 'nickName', value: 'Babs' }],
-      edit(USER, (r) => (r.nickName = 'Babs')),
-    ],
+    ['boolean false with the flag', [{ op: 'replace', path: 'active', value: false }], edit(USER, (r) => (r.active = false))],
+    ['Entra single-value add', [{ op: 'Add', path: 'nickName', value: 'Babs' }], edit(USER, (r) => (r.nickName = 'Babs'))],
     [
       'Entra aadOptscim062020: path-less replace with dotted and URN-qualified keys',
       [
@@ -176,11 +160,7 @@ describe('applyPatch on a User', () => {
       [{ op: 'replace', path: ENTERPRISE_USER, value: { division: 'EMEA' } }],
       edit(USER, (r) => (ent(r).division = 'EMEA')),
     ],
-    [
-      'remove of the whole extension',
-      [{ op: 'remove', path: ENTERPRISE_USER }],
-      edit(USER, (r) => delete r[ENTERPRISE_USER]),
-    ],
+    ['remove of the whole extension', [{ op: 'remove', path: ENTERPRISE_USER }], edit(USER, (r) => delete r[ENTERPRISE_USER])],
     // ---- Manager, every shape
     [
       'manager as [{$ref, value}] with an unqualified path (M1)',
@@ -227,21 +207,9 @@ describe('applyPatch on a User', () => {
       [{ op: 'replace', path: 'manager', value: { value: '' } }],
       edit(USER, (r) => delete ent(r).manager),
     ],
-    [
-      'remove manager: replace with null',
-      [{ op: 'replace', path: 'manager', value: null }],
-      edit(USER, (r) => delete ent(r).manager),
-    ],
-    [
-      'remove manager: replace with []',
-      [{ op: 'replace', path: 'manager', value: [] }],
-      edit(USER, (r) => delete ent(r).manager),
-    ],
-    [
-      'remove manager: remove op',
-      [{ op: 'remove', path: `${ENTERPRISE_USER}:manager` }],
-      edit(USER, (r) => delete ent(r).manager),
-    ],
+    ['remove manager: replace with null', [{ op: 'replace', path: 'manager', value: null }], edit(USER, (r) => delete ent(r).manager)],
+    ['remove manager: replace with []', [{ op: 'replace', path: 'manager', value: [] }], edit(USER, (r) => delete ent(r).manager)],
+    ['remove manager: remove op', [{ op: 'remove', path: `${ENTERPRISE_USER}:manager` }], edit(USER, (r) => delete ent(r).manager)],
     [
       'the extension object disappears when its last attribute goes',
       [
@@ -476,11 +444,7 @@ describe('applyPatch on a User', () => {
       }),
     ],
     ['externalId', [{ op: 'Replace', path: 'externalId', value: 'abc' }], edit(USER, (r) => (r.externalId = 'abc'))],
-    [
-      'password is writeOnly, not readOnly',
-      [{ op: 'replace', value: { password: 's3cret' } }],
-      edit(USER, (r) => (r.password = 's3cret')),
-    ],
+    ['password is writeOnly, not readOnly', [{ op: 'replace', value: { password: 's3cret' } }], edit(USER, (r) => (r.password = 's3cret'))],
     [
       'numbers become strings for string attributes',
       [{ op: 'replace', path: `${ENTERPRISE_USER}:employeeNumber`, value: 701984 }],
@@ -499,10 +463,7 @@ describe('applyPatch on a User', () => {
           },
         },
       ],
-      edit(
-        USER,
-        (r) => (r[ACME] = { level: 3, securityChampion: true, salary: 1234.5, startDate: '2024-05-01T00:00:00Z' }),
-      ),
+      edit(USER, (r) => (r[ACME] = { level: 3, securityChampion: true, salary: 1234.5, startDate: '2024-05-01T00:00:00Z' })),
     ],
     [
       'custom extension: simple multi-valued attribute add, dedupe, filtered remove',
@@ -566,11 +527,7 @@ describe('applyPatch on a Group (in-memory members)', () => {
       [{ op: 'replace', value: { id: 'g1', displayName: 'New name' } }],
       edit(GROUP, (g) => (g.displayName = 'New name')),
     ],
-    [
-      'Entra rename',
-      [{ op: 'Replace', path: 'displayName', value: 'New name' }],
-      edit(GROUP, (g) => (g.displayName = 'New name')),
-    ],
+    ['Entra rename', [{ op: 'Replace', path: 'displayName', value: 'New name' }], edit(GROUP, (g) => (g.displayName = 'New name'))],
     [
       'Okta add member; re-adding an existing member does not duplicate it',
       [
@@ -590,11 +547,7 @@ describe('applyPatch on a Group (in-memory members)', () => {
       [{ op: 'Add', path: 'members', value: [{ $ref: null, value: 'u3' }] }],
       edit(GROUP, (g) => g.members.push({ value: 'u3' })),
     ],
-    [
-      'Okta remove member by filter',
-      [{ op: 'remove', path: 'members[value eq "u1"]' }],
-      edit(GROUP, (g) => g.members.shift()),
-    ],
+    ['Okta remove member by filter', [{ op: 'remove', path: 'members[value eq "u1"]' }], edit(GROUP, (g) => g.members.shift())],
     [
       'Entra remove member with a value array',
       [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: 'u2' }] }],
@@ -618,92 +571,37 @@ describe('applyPatch on a Group (in-memory members)', () => {
 describe('applyPatch errors', () => {
   const errors: Array<[string, Json, unknown[], string]> = [
     ['unknown attribute path', USER, [{ op: 'replace', path: 'favouriteColour', value: 'red' }], 'invalidPath'],
-    [
-      'unknown attribute in a path-less value',
-      USER,
-      [{ op: 'replace', value: { active: false, favouriteColour: 'red' } }],
-      'invalidPath',
-    ],
+    ['unknown attribute in a path-less value', USER, [{ op: 'replace', value: { active: false, favouriteColour: 'red' } }], 'invalidPath'],
     ['unknown sub-attribute path', USER, [{ op: 'replace', path: 'name.nick', value: 'x' }], 'invalidPath'],
     ['unknown sub-attribute in a value', USER, [{ op: 'replace', path: 'name', value: { nick: 'x' } }], 'invalidPath'],
     ['sub-attribute of a simple attribute', USER, [{ op: 'replace', path: 'title.x', value: 'x' }], 'invalidPath'],
-    [
-      'unknown extension URN in a path',
-      USER,
-      [{ op: 'replace', path: 'urn:example:ext:2.0:User:foo', value: 'x' }],
-      'invalidPath',
-    ],
+    ['unknown extension URN in a path', USER, [{ op: 'replace', path: 'urn:example:ext:2.0:User:foo', value: 'x' }], 'invalidPath'],
     [
       'unknown extension block in a path-less value',
       USER,
       [{ op: 'add', value: { 'urn:example:ext:2.0:User': { foo: 'x' } } }],
       'invalidPath',
     ],
-    [
-      'enterprise attribute on a Group',
-      GROUP,
-      [{ op: 'replace', path: `${ENTERPRISE_USER}:department`, value: 'x' }],
-      'invalidPath',
-    ],
+    ['enterprise attribute on a Group', GROUP, [{ op: 'replace', path: `${ENTERPRISE_USER}:department`, value: 'x' }], 'invalidPath'],
     [
       'value filter on a single-valued attribute',
       USER,
       [{ op: 'replace', path: 'name[givenName eq "x"].familyName', value: 'y' }],
       'invalidPath',
     ],
-    [
-      'value filter naming an unknown sub-attribute',
-      USER,
-      [{ op: 'remove', path: 'emails[kind eq "work"]' }],
-      'invalidPath',
-    ],
+    ['value filter naming an unknown sub-attribute', USER, [{ op: 'remove', path: 'emails[kind eq "work"]' }], 'invalidPath'],
     ['bad path syntax', USER, [{ op: 'replace', path: 'emails[type eq "work"', value: 'x' }], 'invalidPath'],
-    [
-      'bad filter syntax in a path',
-      USER,
-      [{ op: 'replace', path: 'emails[type eq].value', value: 'x' }],
-      'invalidPath',
-    ],
+    ['bad filter syntax in a path', USER, [{ op: 'replace', path: 'emails[type eq].value', value: 'x' }], 'invalidPath'],
     ['write to id', USER, [{ op: 'replace', path: 'id', value: 'other' }], 'mutability'],
-    [
-      'path-less write of a different id',
-      GROUP,
-      [{ op: 'replace', value: { id: 'other', displayName: 'x' } }],
-      'mutability',
-    ],
+    ['path-less write of a different id', GROUP, [{ op: 'replace', value: { id: 'other', displayName: 'x' } }], 'mutability'],
     ['remove of id', USER, [{ op: 'remove', path: 'id' }], 'mutability'],
-    [
-      'write to meta.lastModified',
-      USER,
-      [{ op: 'replace', path: 'meta.lastModified', value: '2030-01-01T00:00:00Z' }],
-      'mutability',
-    ],
+    ['write to meta.lastModified', USER, [{ op: 'replace', path: 'meta.lastModified', value: '2030-01-01T00:00:00Z' }], 'mutability'],
     ['write to schemas', USER, [{ op: 'add', path: 'schemas', value: ['urn:x'] }], 'mutability'],
-    [
-      'add to the read-only groups of a User',
-      USER,
-      [{ op: 'add', path: 'groups', value: [{ value: 'g2' }] }],
-      'mutability',
-    ],
+    ['add to the read-only groups of a User', USER, [{ op: 'add', path: 'groups', value: [{ value: 'g2' }] }], 'mutability'],
     ['remove of the read-only groups', USER, [{ op: 'remove', path: 'groups[value eq "g1"]' }], 'mutability'],
-    [
-      'changing a member value (immutable)',
-      GROUP,
-      [{ op: 'replace', path: 'members[value eq "u1"].value', value: 'u5' }],
-      'mutability',
-    ],
-    [
-      'writing a member display (readOnly)',
-      GROUP,
-      [{ op: 'replace', path: 'members[value eq "u1"].display', value: 'x' }],
-      'mutability',
-    ],
-    [
-      'writing manager.displayName (readOnly)',
-      USER,
-      [{ op: 'replace', path: 'manager.displayName', value: 'x' }],
-      'mutability',
-    ],
+    ['changing a member value (immutable)', GROUP, [{ op: 'replace', path: 'members[value eq "u1"].value', value: 'u5' }], 'mutability'],
+    ['writing a member display (readOnly)', GROUP, [{ op: 'replace', path: 'members[value eq "u1"].display', value: 'x' }], 'mutability'],
+    ['writing manager.displayName (readOnly)', USER, [{ op: 'replace', path: 'manager.displayName', value: 'x' }], 'mutability'],
     ['remove without path', USER, [{ op: 'remove', value: { title: 'x' } }], 'noTarget'],
     [
       'filtered replace with no match and no equality to seed from',
@@ -725,12 +623,7 @@ describe('applyPatch errors', () => {
       'invalidValue',
     ],
     ['path-less value that is not an object', USER, [{ op: 'replace', value: 'x' }], 'invalidValue'],
-    [
-      'a boolean where a complex value is expected',
-      USER,
-      [{ op: 'replace', path: 'name', value: true }],
-      'invalidValue',
-    ],
+    ['a boolean where a complex value is expected', USER, [{ op: 'replace', path: 'name', value: true }], 'invalidValue'],
   ];
 
   it.each(errors)('%s', (_name, resource, operations, scimType) => {

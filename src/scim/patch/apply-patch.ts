@@ -232,14 +232,9 @@ function checkFilterNames(node: FilterNode, def: ScimAttributeDef, path: string)
       const known =
         node.path.urn === undefined &&
         node.path.subAttr === undefined &&
-        (def.type === 'complex'
-          ? findDef(def.subAttributes, node.path.attr) !== undefined
-          : node.path.attr.toLowerCase() === 'value');
+        (def.type === 'complex' ? findDef(def.subAttributes, node.path.attr) !== undefined : node.path.attr.toLowerCase() === 'value');
       if (!known) {
-        throw new ScimPatchError(
-          `"${node.path.attr}" is not a sub-attribute of "${def.name}" (path "${path}")`,
-          'invalidPath',
-        );
+        throw new ScimPatchError(`"${node.path.attr}" is not a sub-attribute of "${def.name}" (path "${path}")`, 'invalidPath');
       }
     }
   }
@@ -437,10 +432,7 @@ function elementMatches(filter: FilterNode, def: ScimAttributeDef, el: unknown, 
       caseExact: (p) => (complex ? findDef(def.subAttributes, p.attr)?.caseExact : def.caseExact) ?? false,
     });
   } catch (err) {
-    throw new ScimPatchError(
-      `invalid value filter in "${path}": ${err instanceof Error ? err.message : err}`,
-      'invalidPath',
-    );
+    throw new ScimPatchError(`invalid value filter in "${path}": ${err instanceof Error ? err.message : err}`, 'invalidPath');
   }
 }
 
@@ -464,9 +456,7 @@ function sameElement(def: ScimAttributeDef, a: unknown, b: unknown): boolean {
     const tb = getKey(b, 'type');
     return ta === undefined || tb === undefined || sameScalar(findDef(def.subAttributes, 'type')!, ta, tb);
   }
-  return (def.subAttributes ?? [])
-    .filter((s) => s.name !== 'primary')
-    .every((s) => sameScalar(s, getKey(a, s.name), getKey(b, s.name)));
+  return (def.subAttributes ?? []).filter((s) => s.name !== 'primary').every((s) => sameScalar(s, getKey(a, s.name), getKey(b, s.name)));
 }
 
 function sameScalar(def: ScimAttributeDef, a: unknown, b: unknown): boolean {

@@ -4,8 +4,7 @@ import { applyPatch, extractMemberOps, type ExtractedMemberOps } from './apply-p
 import { ScimPatchError } from './errors.js';
 import { parsePatchRequest } from './patch-op.schema.js';
 
-const extract = (operations: unknown[]) =>
-  extractMemberOps(parsePatchRequest({ schemas: [PATCH_OP], Operations: operations }));
+const extract = (operations: unknown[]) => extractMemberOps(parsePatchRequest({ schemas: [PATCH_OP], Operations: operations }));
 
 describe('extractMemberOps', () => {
   const cases: Array<[string, unknown[], ExtractedMemberOps]> = [
@@ -70,11 +69,7 @@ describe('extractMemberOps', () => {
       [{ op: 'Remove', path: 'members', value: [] }],
       { memberChanges: [], otherOps: [] },
     ],
-    [
-      'add of an empty list changes nothing',
-      [{ op: 'add', path: 'members', value: [] }],
-      { memberChanges: [], otherOps: [] },
-    ],
+    ['add of an empty list changes nothing', [{ op: 'add', path: 'members', value: [] }], { memberChanges: [], otherOps: [] }],
     [
       'path-less replace with members and a rename',
       [{ op: 'replace', value: { displayName: 'New', members: [{ value: 'u3' }] } }],
@@ -139,11 +134,7 @@ describe('extractMemberOps', () => {
     ['filter on something other than value', [{ op: 'remove', path: 'members[display eq "x"]' }], 'invalidPath'],
     ['filter with and', [{ op: 'remove', path: 'members[value eq "x" and type eq "User"]' }], 'invalidPath'],
     ['member sub-attribute path', [{ op: 'replace', path: 'members.display', value: 'x' }], 'invalidPath'],
-    [
-      'changing a member value through a filter',
-      [{ op: 'replace', path: 'members[value eq "u1"]', value: { value: 'u2' } }],
-      'mutability',
-    ],
+    ['changing a member value through a filter', [{ op: 'replace', path: 'members[value eq "u1"]', value: { value: 'u2' } }], 'mutability'],
     ['bad path syntax', [{ op: 'remove', path: 'members[value eq "u1"' }], 'invalidPath'],
   ];
 

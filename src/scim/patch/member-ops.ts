@@ -140,10 +140,7 @@ function memberIds(value: unknown, allowPartial = false): string[] {
       id = key === undefined ? undefined : item[key];
     }
     if (typeof id !== 'string' || id.trim() === '') {
-      throw new ScimPatchError(
-        `member values must be non-empty user id strings, got ${JSON.stringify(item)}`,
-        'invalidValue',
-      );
+      throw new ScimPatchError(`member values must be non-empty user id strings, got ${JSON.stringify(item)}`, 'invalidValue');
     }
     if (!ids.includes(id)) ids.push(id);
   }

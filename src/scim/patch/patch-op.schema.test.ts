@@ -16,11 +16,7 @@ function scimTypeOf(fn: () => unknown): string | undefined {
 
 describe('parsePatchRequest', () => {
   const accepted: Array<[string, unknown, NormalisedOp[]]> = [
-    [
-      'Okta OIN deactivate (path-less)',
-      body([{ op: 'replace', value: { active: false } }]),
-      [{ op: 'replace', value: { active: false } }],
-    ],
+    ['Okta OIN deactivate (path-less)', body([{ op: 'replace', value: { active: false } }]), [{ op: 'replace', value: { active: false } }]],
     [
       'Entra capitalised ops',
       body([
@@ -51,16 +47,8 @@ describe('parsePatchRequest', () => {
         { op: 'replace', value: {} },
       ],
     ],
-    [
-      'null value is kept (clears)',
-      body([{ op: 'replace', path: 'title', value: null }]),
-      [{ op: 'replace', path: 'title', value: null }],
-    ],
-    [
-      'unknown members are dropped',
-      body([{ op: 'add', path: 'title', value: 'x', extra: 1 }]),
-      [{ op: 'add', path: 'title', value: 'x' }],
-    ],
+    ['null value is kept (clears)', body([{ op: 'replace', path: 'title', value: null }]), [{ op: 'replace', path: 'title', value: null }]],
+    ['unknown members are dropped', body([{ op: 'add', path: 'title', value: 'x', extra: 1 }]), [{ op: 'add', path: 'title', value: 'x' }]],
   ];
 
   it.each(accepted)('%s', (_name, input, expected) => {
@@ -94,8 +82,6 @@ describe('parsePatchRequest', () => {
   });
 
   it('names the offending operation in the message', () => {
-    expect(() => parsePatchRequest(body([{ op: 'add', path: 'a', value: 1 }, { op: 'move' }]))).toThrow(
-      /Operations\.1\.op/,
-    );
+    expect(() => parsePatchRequest(body([{ op: 'add', path: 'a', value: 1 }, { op: 'move' }]))).toThrow(/Operations\.1\.op/);
   });
 });

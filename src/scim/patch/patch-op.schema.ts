@@ -108,8 +108,6 @@ export function parsePatchRequest(body: unknown): NormalisedOp[] {
   )
     ? 'invalidValue'
     : 'invalidSyntax';
-  const detail = issues
-    .map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
-    .join('; ');
+  const detail = issues.map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
   throw new ScimPatchError(`invalid PatchOp request: ${detail}`, scimType);
 }

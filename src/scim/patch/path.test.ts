@@ -12,10 +12,7 @@ describe('parsePatchPath', () => {
     [`${ENTERPRISE_USER}:manager`, { urn: ENTERPRISE_USER, attr: 'manager' }],
     [`${ENTERPRISE_USER}:employeeNumber`, { urn: ENTERPRISE_USER, attr: 'employeeNumber' }],
     [`${ENTERPRISE_USER}:manager.value`, { urn: ENTERPRISE_USER, attr: 'manager', subAttr: 'value' }],
-    [
-      'urn:ietf:params:scim:schemas:core:2.0:User:userName',
-      { urn: 'urn:ietf:params:scim:schemas:core:2.0:User', attr: 'userName' },
-    ],
+    ['urn:ietf:params:scim:schemas:core:2.0:User:userName', { urn: 'urn:ietf:params:scim:schemas:core:2.0:User', attr: 'userName' }],
     ['emails[type eq "work"]', { attr: 'emails', filter: workType }],
     ['emails[type eq "work"].value', { attr: 'emails', filter: workType, subAttr: 'value' }],
     [
@@ -23,10 +20,7 @@ describe('parsePatchPath', () => {
       { attr: 'members', filter: { kind: 'compare', path: { attr: 'value' }, op: 'eq', value: '2819c223' } },
     ],
     // a ']' or ':' inside the quoted filter value does not end the filter or start a URN
-    [
-      'members[value eq "a]b:c"]',
-      { attr: 'members', filter: { kind: 'compare', path: { attr: 'value' }, op: 'eq', value: 'a]b:c' } },
-    ],
+    ['members[value eq "a]b:c"]', { attr: 'members', filter: { kind: 'compare', path: { attr: 'value' }, op: 'eq', value: 'a]b:c' } }],
     [
       `${ENTERPRISE_USER}:skills[value eq "x"]`,
       {

@@ -9,23 +9,9 @@ import {
 } from './definitions.js';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './urns.js';
 
-const RFC_KEYS = [
-  'name',
-  'type',
-  'multiValued',
-  'description',
-  'required',
-  'caseExact',
-  'mutability',
-  'returned',
-  'uniqueness',
-];
+const RFC_KEYS = ['name', 'type', 'multiValued', 'description', 'required', 'caseExact', 'mutability', 'returned', 'uniqueness'];
 
-function walk(
-  attrs: ScimAttributeDef[],
-  visit: (a: ScimAttributeDef, parent?: ScimAttributeDef) => void,
-  parent?: ScimAttributeDef,
-) {
+function walk(attrs: ScimAttributeDef[], visit: (a: ScimAttributeDef, parent?: ScimAttributeDef) => void, parent?: ScimAttributeDef) {
   for (const a of attrs) {
     visit(a, parent);
     if (a.subAttributes) walk(a.subAttributes, visit, a);
@@ -52,11 +38,7 @@ describe('schema definitions', () => {
   });
 
   it('has the published ids', () => {
-    expect([CORE_USER_SCHEMA.id, ENTERPRISE_USER_SCHEMA.id, CORE_GROUP_SCHEMA.id]).toEqual([
-      CORE_USER,
-      ENTERPRISE_USER,
-      CORE_GROUP,
-    ]);
+    expect([CORE_USER_SCHEMA.id, ENTERPRISE_USER_SCHEMA.id, CORE_GROUP_SCHEMA.id]).toEqual([CORE_USER, ENTERPRISE_USER, CORE_GROUP]);
   });
 
   it('describes the User attributes Roster relies on', () => {
@@ -77,23 +59,9 @@ describe('schema definitions', () => {
       'honorificPrefix',
       'honorificSuffix',
     ]);
-    expect(byName(CORE_USER_SCHEMA, 'roles').subAttributes!.map((s) => s.name)).toEqual([
-      'value',
-      'display',
-      'type',
-      'primary',
-    ]);
-    expect(byName(ENTERPRISE_USER_SCHEMA, 'manager').subAttributes!.map((s) => s.name)).toEqual([
-      'value',
-      '$ref',
-      'displayName',
-    ]);
-    expect(byName(CORE_GROUP_SCHEMA, 'members').subAttributes!.map((s) => s.name)).toEqual([
-      'value',
-      '$ref',
-      'display',
-      'type',
-    ]);
+    expect(byName(CORE_USER_SCHEMA, 'roles').subAttributes!.map((s) => s.name)).toEqual(['value', 'display', 'type', 'primary']);
+    expect(byName(ENTERPRISE_USER_SCHEMA, 'manager').subAttributes!.map((s) => s.name)).toEqual(['value', '$ref', 'displayName']);
+    expect(byName(CORE_GROUP_SCHEMA, 'members').subAttributes!.map((s) => s.name)).toEqual(['value', '$ref', 'display', 'type']);
   });
 
   it('keeps the common attributes out of the schemas', () => {

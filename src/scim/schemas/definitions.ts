@@ -9,8 +9,7 @@
  */
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, customUserExtensionUrn } from './urns.js';
 
-export type ScimAttributeType =
-  'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'binary' | 'complex';
+export type ScimAttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'binary' | 'complex';
 export type ScimMutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
 export type ScimReturned = 'always' | 'never' | 'default' | 'request';
 export type ScimUniqueness = 'none' | 'server' | 'global';
@@ -63,11 +62,7 @@ function attr(name: string, type: ScimAttributeType, description: string, option
 }
 
 const primary = (what: string): ScimAttributeDef =>
-  attr(
-    'primary',
-    'boolean',
-    `A Boolean value indicating the 'primary' or preferred ${what}. At most one value may be true.`,
-  );
+  attr('primary', 'boolean', `A Boolean value indicating the 'primary' or preferred ${what}. At most one value may be true.`);
 
 /**
  * RFC 7643 §3.1 common attributes. They belong to every resource but are not listed in any schema's
@@ -132,15 +127,10 @@ export const CORE_USER_SCHEMA: ScimSchemaDef = {
     attr('locale', 'string', "The User's default location for localising currency, dates and numbers (e.g. 'en-US')."),
     attr('timezone', 'string', "The User's time zone in IANA format (e.g. 'America/Los_Angeles')."),
     attr('active', 'boolean', "A Boolean value indicating the User's administrative status."),
-    attr(
-      'password',
-      'string',
-      "The User's cleartext password. Never returned; Roster does not store it in plain text.",
-      {
-        mutability: 'writeOnly',
-        returned: 'never',
-      },
-    ),
+    attr('password', 'string', "The User's cleartext password. Never returned; Roster does not store it in plain text.", {
+      mutability: 'writeOnly',
+      returned: 'never',
+    }),
     attr('emails', 'complex', 'Email addresses for the user.', {
       multiValued: true,
       subAttributes: [
@@ -217,11 +207,7 @@ export const ENTERPRISE_USER_SCHEMA: ScimSchemaDef = {
     attr('costCenter', 'string', 'Identifies the name of a cost center.'),
     attr('organization', 'string', 'Identifies the name of an organization.'),
     attr('division', 'string', 'Identifies the name of a division.'),
-    attr(
-      'department',
-      'string',
-      'Identifies the name of a department. Roster places the user in the team of that name.',
-    ),
+    attr('department', 'string', 'Identifies the name of a department. Roster places the user in the team of that name.'),
     attr('manager', 'complex', "The User's manager; sets the reporting line.", {
       subAttributes: [
         attr('value', 'string', 'The id (or externalId) of the SCIM resource representing the manager.'),
@@ -286,8 +272,7 @@ const SLUG = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
  * such a declaration would produce a schema no client could address.
  */
 export function customUserExtension(tenantSlug: string, attrs: CustomAttributeInput[]): ScimSchemaDef {
-  if (!SLUG.test(tenantSlug))
-    throw new TypeError(`invalid tenant slug for a schema URN: ${JSON.stringify(tenantSlug)}`);
+  if (!SLUG.test(tenantSlug)) throw new TypeError(`invalid tenant slug for a schema URN: ${JSON.stringify(tenantSlug)}`);
   const seen = new Set<string>();
   const attributes = attrs.map((a) => {
     if (!ATTRNAME.test(a.name)) throw new TypeError(`invalid SCIM attribute name: ${JSON.stringify(a.name)}`);

@@ -45,7 +45,13 @@ afterAll(() => app.close());
 async function scimTenantOf(token: string): Promise<string | null> {
   const result = await app.orm.em
     .fork()
-    .transactional((em) => passDoor(em, { door: 'scim', credential: { kind: 'bearer', token }, hostSlug: null, clientIp: '127.0.0.1' }, doorLimits(app.config, 'scim')));
+    .transactional((em) =>
+      passDoor(
+        em,
+        { door: 'scim', credential: { kind: 'bearer', token }, hostSlug: null, clientIp: '127.0.0.1' },
+        doorLimits(app.config, 'scim'),
+      ),
+    );
   return result.outcome === 'ok' ? result.tenantId : null;
 }
 

@@ -46,7 +46,9 @@ describe('batching', () => {
     const tenant = await app.createTenant();
     const boss = (await tenant.gql(CreateUserDocument, { input: { userName: 'boss@x.test', department: 'Exec' } })).data!.createUser.user!;
     for (let i = 0; i < 100; i++) {
-      const r = await tenant.gql(CreateUserDocument, { input: { userName: `u${i}@x.test`, department: `Dept ${i % 7}`, manager: { id: boss.id } } });
+      const r = await tenant.gql(CreateUserDocument, {
+        input: { userName: `u${i}@x.test`, department: `Dept ${i % 7}`, manager: { id: boss.id } },
+      });
       expect(r.data!.createUser.userErrors).toEqual([]);
     }
     const measure = async (first: number) => {
@@ -54,7 +56,9 @@ describe('batching', () => {
       const { statements } = await measureSql(app, async () => {
         const res = await tenant.gql(UsersWithManagerAndTeamDocument, { first });
         nodes = res.data!.users.nodes.length;
-        expect(res.data!.users.nodes.filter((n) => n.userName !== 'boss@x.test').every((n) => n.manager?.userName === 'boss@x.test')).toBe(true);
+        expect(res.data!.users.nodes.filter((n) => n.userName !== 'boss@x.test').every((n) => n.manager?.userName === 'boss@x.test')).toBe(
+          true,
+        );
       });
       expect(nodes).toBe(first);
       return statements;

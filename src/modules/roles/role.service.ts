@@ -5,6 +5,7 @@ import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { parseInput } from '../../kernel/validate.js';
 import { translatingDbErrors } from '../../infra/orm/db-errors.js';
+import { findOrCreateByName } from '../../infra/orm/find-or-create.js';
 import { diff, recordAudit } from '../audit/audit.service.js';
 import { Role } from './role.entity.js';
 
@@ -221,27 +222,7 @@ export async function unassignRole(scope: TenantScope, roleId: string, userIds: 
  */
 export async function ensureRoleByName(scope: TenantScope, rawName: string): Promise<string> {
   const displayName = parseInput(RoleFields.shape.displayName, rawName);
-  const rows = await scope.em.execute<Array<{ id: string; created: boolean }>>(
-    `with ins as (
-       insert into roles (id, tenant_id, display_name) values (?, ?, ?)
-       on conflict (tenant_id, lower(display_name)) do nothing
-       returning id, true as created)
-     select id, created from ins
-     union all
-     select id, false from roles where tenant_id = ? and lower(display_name) = lower(?)
-     limit 1`,
-    [uuidv7(), scope.tenantId, displayName, scope.tenantId, displayName],
-  );
-  // Under concurrency the insert can wait for another transaction creating the same role and then do
-  // nothing, while the select still sees the snapshot from before that commit: read it again.
-  const row =
-    rows[0] ??
-    (
-      await scope.em.execute<Array<{ id: string; created: boolean }>>(
-        `select id, false as created from roles where tenant_id = ? and lower(display_name) = lower(?)`,
-        [scope.tenantId, displayName],
-      )
-    )[0];
+  const row = await findOrCreateByName(scope.em, 'roles', scope.tenantId, displayName);
   if (row.created)
     recordAudit(scope, {
       action: 'role.created',

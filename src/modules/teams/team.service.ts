@@ -4,6 +4,7 @@ import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { parseInput } from '../../kernel/validate.js';
 import { translatingDbErrors } from '../../infra/orm/db-errors.js';
+import { findOrCreateByName } from '../../infra/orm/find-or-create.js';
 import { diff, recordAudit } from '../audit/audit.service.js';
 import { Team } from './team.entity.js';
 
@@ -27,27 +28,7 @@ export async function requireTeam(scope: TenantScope, id: string, field = 'teamI
  */
 export async function ensureTeamByName(scope: TenantScope, rawName: string): Promise<string> {
   const name = parseInput(TeamName, rawName);
-  const rows = await scope.em.execute<Array<{ id: string; created: boolean }>>(
-    `with ins as (
-       insert into teams (id, tenant_id, name) values (?, ?, ?)
-       on conflict (tenant_id, lower(name)) do nothing
-       returning id, true as created)
-     select id, created from ins
-     union all
-     select id, false from teams where tenant_id = ? and lower(name) = lower(?)
-     limit 1`,
-    [uuidv7(), scope.tenantId, name, scope.tenantId, name],
-  );
-  // Under concurrency the insert can wait for another transaction creating the same team and then do
-  // nothing, while the select still sees the snapshot from before that commit: read it again.
-  const row =
-    rows[0] ??
-    (
-      await scope.em.execute<Array<{ id: string; created: boolean }>>(
-        `select id, false as created from teams where tenant_id = ? and lower(name) = lower(?)`,
-        [scope.tenantId, name],
-      )
-    )[0];
+  const row = await findOrCreateByName(scope.em, 'teams', scope.tenantId, name);
   if (row.created)
     recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
   return row.id;

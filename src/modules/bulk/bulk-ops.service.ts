@@ -22,7 +22,7 @@ async function findByExternalId(scope: TenantScope, externalId: string): Promise
 
 async function findByUserName(scope: TenantScope, userName: string): Promise<User | null> {
   const rows = await scope.em.execute<Array<{ id: string }>>(
-    `select id from users where tenant_id = ? and lower(user_name) = lower(?) and deleted_at is null limit 1`,
+    `select id from users where tenant_id = ? and user_name_lower = lower(?) and deleted_at is null limit 1`,
     [scope.tenantId, userName.trim()],
   );
   return rows[0] ? scope.em.findOne(User, { id: rows[0].id, tenantId: scope.tenantId }) : null;

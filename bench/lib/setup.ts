@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,7 +52,14 @@ export async function setUp(label: string, logDir: string, keep: boolean): Promi
   const cleanup = async () => {
     await pool?.end().catch(() => {});
     await server.stop();
-    if (dataDir && !keep) await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+    if (dataDir && !keep) {
+      // The embedded PostgreSQL (the server's child) may still be writing its shutdown checkpoint.
+      const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+      for (let i = 0; i < 60 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 500));
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 }).catch((err: Error) =>
+        log(`could not remove ${dataDir}: ${err.message}`),
+      );
+    }
   };
   try {
     const slug = `bench-${randomBytes(4).toString('hex')}`;

@@ -3,6 +3,8 @@ import type { TenantScope } from '../../kernel/scope.js';
 import { listCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
 import { ScimError } from '../errors.js';
+import { parseFilter } from '../filter/parse-filter.js';
+import { compileFilter, compileSortBy, type FilterSchema } from '../filter/to-sql.js';
 import type { ScimState } from '../middleware/scim-auth.js';
 import { SCIM_CONTENT_TYPE } from '../middleware/scim-errors.js';
 import { compileProjection, parseProjection } from '../projection.js';
@@ -182,4 +184,66 @@ export function decodeScimCursor(cursor: string): string {
   const v = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!/^[0-9a-f-]{36}$/.test(v)) throw new ScimError(400, 'the cursor is not one this server issued', 'invalidCursor');
   return v;
+}
+
+/** The rows of one list or search page, and what the ListResponse says about them. */
+export interface ListPage {
+  rows: Record<string, unknown>[];
+  totalResults: number;
+  startIndex: number;
+  nextCursor?: string;
+}
+
+/**
+ * One page of a resource collection, shared by /Users and /Groups: the filter compiled to SQL, the
+ * total, then either a cursor page (RFC 9865, default order) or an index page (RFC 7644 §3.4.2.4).
+ * An index page takes its ids first and then their rows: unfiltered, the ids come from an index-only
+ * scan, so skipping startIndex - 1 resources costs index entries, not wide rows (Okta's import).
+ */
+export async function fetchListPage(
+  scope: TenantScope,
+  source: { table: 'users' | 'roles'; alias: 'u' | 'r'; where: string; filterSchema: FilterSchema },
+  params: ListParams,
+): Promise<ListPage> {
+  const { table, alias: a, filterSchema } = source;
+  let where = source.where;
+  const args: unknown[] = [scope.tenantId];
+  if (params.filter) {
+    const compiled = compileFilter(parseFilter(params.filter), filterSchema);
+    where += ` and (${compiled.sql})`;
+    args.push(...compiled.params);
+  }
+  const [{ total }] = await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from ${table} ${a} where ${where}`, args);
+  const totalResults = Number(total);
+  if (params.cursor !== undefined) {
+    if (params.sortBy)
+      throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
+    const after = params.cursor === '' ? null : decodeScimCursor(params.cursor);
+    const rows =
+      params.count === 0
+        ? []
+        : await scope.em.execute<Record<string, unknown>[]>(
+            `select ${a}.* from ${table} ${a} where ${where}${after ? ` and ${a}.id > ?` : ''} order by ${a}.id limit ?`,
+            [...args, ...(after ? [after] : []), params.count + 1],
+          );
+    const page = rows.slice(0, params.count);
+    const last = page[page.length - 1];
+    return {
+      rows: page,
+      totalResults,
+      startIndex: 1,
+      ...(rows.length > params.count ? { nextCursor: encodeScimCursor(String(last.id)) } : {}),
+    };
+  }
+  const dir = params.descending ? 'desc' : 'asc';
+  const order = params.sortBy ? `${compileSortBy(params.sortBy, filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
+  const rows =
+    params.count === 0 || params.startIndex > totalResults
+      ? []
+      : await scope.em.execute<Record<string, unknown>[]>(
+          `select ${a}.* from ${table} ${a} join (select ${a}.id from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
+            where ${a}.tenant_id = ? order by ${order}`,
+          [...args, params.count, params.startIndex - 1, scope.tenantId],
+        );
+  return { rows, totalResults, startIndex: params.startIndex };
 }

@@ -1,8 +1,6 @@
 import { Role } from '../../modules/roles/role.entity.js';
 import { changeMembers, createRole, deleteRole, getRole, requireRole, updateRole } from '../../modules/roles/role.service.js';
 import { ScimError } from '../errors.js';
-import { compileFilter, compileSortBy } from '../filter/to-sql.js';
-import { parseFilter } from '../filter/parse-filter.js';
 import { groupFilterSchema } from '../filter-schemas.js';
 import { loadMembers, toScimGroup } from '../mappers/group.mapper.js';
 import { etag } from '../mappers/user.mapper.js';
@@ -12,8 +10,6 @@ import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import { GROUP_SCHEMAS } from '../schemas/definitions.js';
 import {
   checkIfMatchHeader,
-  decodeScimCursor,
-  encodeScimCursor,
   listParams,
   listResponse,
   notModifiedHeader,
@@ -27,6 +23,7 @@ import {
   type ScimCall,
   type ScimContext,
   type ScimReply,
+  fetchListPage,
 } from './common.js';
 
 type Json = Record<string, unknown>;
@@ -192,50 +189,14 @@ export const deleteGroup = respond(deleteGroupCore);
 export async function listGroups(ctx: ScimContext, params: ListParams) {
   const { scope } = ctx.state.scim;
   const project = projector(params, GROUP_SCHEMAS);
-  let where = 'r.tenant_id = ?';
-  const args: unknown[] = [scope.tenantId];
-  if (params.filter) {
-    const compiled = compileFilter(parseFilter(params.filter), groupFilterSchema);
-    where += ` and (${compiled.sql})`;
-    args.push(...compiled.params);
-  }
-  const [{ total }] = await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from roles r where ${where}`, args);
-  const totalResults = Number(total);
-  const withMembers = membersWanted(params);
-  if (params.cursor !== undefined) {
-    if (params.sortBy)
-      throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
-    const after = params.cursor === '' ? null : decodeScimCursor(params.cursor);
-    const rows =
-      params.count === 0
-        ? []
-        : await scope.em.execute<Json[]>(`select r.* from roles r where ${where}${after ? ' and r.id > ?' : ''} order by r.id limit ?`, [
-            ...args,
-            ...(after ? [after] : []),
-            params.count + 1,
-          ]);
-    const more = rows.length > params.count;
-    const roles = rows.slice(0, params.count).map((r) => scope.em.map(Role, r));
-    const resources = (await render(ctx.state.scim, roles, withMembers)).map(project);
-    return send(
-      ctx,
-      200,
-      listResponse(resources, totalResults, 1, more ? { nextCursor: encodeScimCursor(roles[roles.length - 1].id) } : {}),
-    );
-  }
-  const dir = params.descending ? 'desc' : 'asc';
-  const order = params.sortBy ? `${compileSortBy(params.sortBy, groupFilterSchema)} ${dir}, r.id ${dir}` : 'r.id';
-  const rows =
-    params.count === 0 || params.startIndex > totalResults
-      ? []
-      : await scope.em.execute<Json[]>(`select r.* from roles r where ${where} order by ${order} limit ? offset ?`, [
-          ...args,
-          params.count,
-          params.startIndex - 1,
-        ]);
-  const roles = rows.map((r) => scope.em.map(Role, r));
-  const resources = (await render(ctx.state.scim, roles, withMembers)).map(project);
-  send(ctx, 200, listResponse(resources, totalResults, params.startIndex));
+  const page = await fetchListPage(
+    scope,
+    { table: 'roles', alias: 'r', where: 'r.tenant_id = ?', filterSchema: groupFilterSchema },
+    params,
+  );
+  const roles = page.rows.map((r) => scope.em.map(Role, r));
+  const resources = (await render(ctx.state.scim, roles, membersWanted(params))).map(project);
+  send(ctx, 200, listResponse(resources, page.totalResults, page.startIndex, page.nextCursor ? { nextCursor: page.nextCursor } : {}));
 }
 
 export const listGroupsHandler = (ctx: ScimContext) => listGroups(ctx, listParams(ctx.query));

@@ -2,8 +2,6 @@ import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import { User } from '../../modules/users/user.entity.js';
 import { createUser, deleteUser, getUser as findUser, requireUser, updateUser } from '../../modules/users/user.service.js';
 import { ScimError } from '../errors.js';
-import { compileFilter, compileSortBy } from '../filter/to-sql.js';
-import { parseFilter } from '../filter/parse-filter.js';
 import { userFilterSchema } from '../filter-schemas.js';
 import type { ScimState } from '../middleware/scim-auth.js';
 import { etag, loadUserRelations, normaliseUserBody, toScimUser, toUserCommand } from '../mappers/user.mapper.js';
@@ -11,8 +9,6 @@ import { applyPatch } from '../patch/apply-patch.js';
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import {
   checkIfMatchHeader,
-  decodeScimCursor,
-  encodeScimCursor,
   listParams,
   listResponse,
   notModifiedHeader,
@@ -28,6 +24,7 @@ import {
   type ScimContext,
   type ScimReply,
   type UserSchemas,
+  fetchListPage,
 } from './common.js';
 
 async function render(state: ScimState, users: User[], us: UserSchemas) {
@@ -134,48 +131,19 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
   const { scope, tenantSlug } = ctx.state.scim;
   const us = await userSchemas(scope, tenantSlug);
   const project = projector(params, us.schemas);
-  const schema = userFilterSchema(us.customUrn, us.customDecls);
-  let where = 'u.tenant_id = ? and u.deleted_at is null';
-  const args: unknown[] = [scope.tenantId];
-  if (params.filter) {
-    const compiled = compileFilter(parseFilter(params.filter), schema);
-    where += ` and (${compiled.sql})`;
-    args.push(...compiled.params);
-  }
-  const dir = params.descending ? 'desc' : 'asc';
-  const [{ total }] = await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from users u where ${where}`, args);
-  const totalResults = Number(total);
-  if (params.cursor !== undefined) {
-    if (params.sortBy)
-      throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
-    const after = params.cursor === '' ? null : decodeScimCursor(params.cursor);
-    const rows =
-      params.count === 0
-        ? []
-        : await scope.em.execute<Record<string, unknown>[]>(
-            `select u.* from users u where ${where}${after ? ' and u.id > ?' : ''} order by u.id limit ?`,
-            [...args, ...(after ? [after] : []), params.count + 1],
-          );
-    const more = rows.length > params.count;
-    const users = rows.slice(0, params.count).map((r) => scope.em.map(User, r));
-    const resources = (await render(ctx.state.scim, users, us)).map(project);
-    const extra = more ? { nextCursor: encodeScimCursor(users[users.length - 1].id) } : {};
-    return send(ctx, 200, { ...listResponse(resources, totalResults, 1, extra) });
-  }
-  const order = params.sortBy ? `${compileSortBy(params.sortBy, schema)} ${dir}, u.id ${dir}` : 'u.id';
-  // The page's ids first, then their rows: unfiltered, the ids come from an index-only scan of
-  // users_live_idx, so skipping startIndex - 1 users costs index entries, not wide rows (Okta's import).
-  const rows =
-    params.count === 0 || params.startIndex > totalResults
-      ? []
-      : await scope.em.execute<Record<string, unknown>[]>(
-          `select u.* from users u join (select u.id from users u where ${where} order by ${order} limit ? offset ?) page on page.id = u.id
-      where u.tenant_id = ? order by ${order}`,
-          [...args, params.count, params.startIndex - 1, scope.tenantId],
-        );
-  const users = rows.map((r) => scope.em.map(User, r));
+  const page = await fetchListPage(
+    scope,
+    {
+      table: 'users',
+      alias: 'u',
+      where: 'u.tenant_id = ? and u.deleted_at is null',
+      filterSchema: userFilterSchema(us.customUrn, us.customDecls),
+    },
+    params,
+  );
+  const users = page.rows.map((r) => scope.em.map(User, r));
   const resources = (await render(ctx.state.scim, users, us)).map(project);
-  send(ctx, 200, listResponse(resources, totalResults, params.startIndex));
+  send(ctx, 200, listResponse(resources, page.totalResults, page.startIndex, page.nextCursor ? { nextCursor: page.nextCursor } : {}));
 }
 
 export const listUsersHandler = (ctx: ScimContext) => listUsers(ctx, listParams(ctx.query));

@@ -24,14 +24,17 @@ export interface SizeResult {
 
 const json = <T>(body: string): T => JSON.parse(body) as T;
 
-/** The raw SQL of the users connection page the GraphQL scenario asks for (same rows, same order: by name, then id). */
+/**
+ * The raw SQL of the users connection page the GraphQL scenario asks for (same rows, same order: by name,
+ * then id), written as one would by hand on the same schema: the stored name key `sort_name` and its index.
+ */
 const RAW_USERS_PAGE = `
   select u.id, u.user_name, m.user_name as manager_user_name, t.name as team_name
     from users u
     left join users m on m.tenant_id = u.tenant_id and m.id = u.manager_id and m.deleted_at is null
     left join teams t on t.tenant_id = u.tenant_id and t.id = u.team_id
    where u.tenant_id = $1 and u.deleted_at is null
-   order by lower(coalesce(u.display_name, nullif(concat_ws(' ', u.given_name, u.family_name), ''), u.user_name)), u.id
+   order by u.sort_name, u.id
    limit 101`;
 
 /** B4: the raw recursive CTE for a subtree: first page of 100 by (depth, id), with the total and each person's userName. */

@@ -14,6 +14,8 @@ export interface GraphQLContext {
   config: Config;
   /** What this operation costs against the tenant's rate limit (written by the limits plugin, not by resolvers). */
   meter?: RequestMeter;
+  /** Set once the operation is known: a query (nothing to flush at commit). */
+  readOnly?: boolean;
 }
 
 export interface RequestMeter {

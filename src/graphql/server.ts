@@ -13,6 +13,7 @@ import { inDoorTransaction } from '../infra/orm/door-transaction.js';
 import { requestDeadline } from '../http/middleware/deadline.js';
 import { chargeTokens, doorLimits, passDoor, type DoorResult } from '../modules/credentials/door.js';
 import { constantTimeEquals } from '../modules/credentials/secrets.js';
+import { primeCustomAttributes } from '../modules/custom-attributes/custom-attribute.service.js';
 import type { GraphQLContext, RequestMeter } from './context.js';
 import { createFormatError } from './format-error.js';
 import { limitsPlugin } from './limits.js';
@@ -66,6 +67,16 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       }),
       serviceUnavailablePlugin(),
       rateLimitPlugin(),
+      {
+        // A query writes nothing: its transaction can drop what it loaded before commit (see below).
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ operation, contextValue }) {
+              contextValue.readOnly = operation?.operation === 'query';
+            },
+          };
+        },
+      },
     ],
     // Bounds parsing (and so validation) of hostile documents before anything else looks at them.
     parseOptions: { maxTokens: config.graphqlMaxTokens },
@@ -173,11 +184,14 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       ctx.set('X-RateLimit-Remaining', String(Math.max(0, Math.floor(door.remaining))));
     }
     const deadline = ctx.state.deadline as Deadline | undefined;
-    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em) => {
+    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em, entered) => {
+      primeCustomAttributes(em, entered.customAttributes);
       const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
       const context: GraphQLContext = { actor, scope, em, loaders: createLoaders(scope), config, meter };
       ctx.state.graphql = context;
       await next();
+      // The unit of work would otherwise compare every entity a query hydrated with its snapshot at commit.
+      if (context.readOnly) em.clear();
     });
     const extra = tenantId && meter.rateLimit ? extraTokens(meter.cost, costPerToken) : 0;
     if (tenantId && extra > 0) {

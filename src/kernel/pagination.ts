@@ -15,7 +15,8 @@ export const DEFAULT_PAGE_SIZE = 20;
 export interface Page<T> {
   nodes: T[];
   cursors: string[];
-  totalCount: number;
+  /** Counted on the first call only (an O(set) count nobody asked for is not run). */
+  totalCount: () => Promise<number>;
   hasNextPage: boolean;
   hasPreviousPage: boolean;
 }

@@ -13,13 +13,15 @@ async function appClientPrototype(app: TestApp): Promise<{ query: (...a: unknown
   return proto;
 }
 
-/** Counts the SQL statements the application sends, and the rows they return, while `fn` runs. */
-export async function measureSql(app: TestApp, fn: () => Promise<void>): Promise<{ statements: number; rows: number }> {
+/** Counts the SQL statements the application sends (and keeps their text), and the rows they return, while `fn` runs. */
+export async function measureSql(app: TestApp, fn: () => Promise<void>): Promise<{ statements: number; rows: number; sql: string[] }> {
   const proto = await appClientPrototype(app);
   const original = proto.query;
-  const cost = { statements: 0, rows: 0 };
+  const cost = { statements: 0, rows: 0, sql: [] as string[] };
   proto.query = function (this: unknown, ...args: unknown[]) {
     cost.statements++;
+    const q = args[0];
+    cost.sql.push(typeof q === 'string' ? q : String((q as { text?: unknown } | null)?.text ?? ''));
     const result = (original as (...a: unknown[]) => unknown).apply(this, args);
     if (result && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<{ rows?: unknown[] } | Array<{ rows?: unknown[] }>>).then(

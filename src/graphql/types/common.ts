@@ -45,7 +45,8 @@ export interface ConnectionShape<T> {
   edges: Array<{ cursor: string; node: T }>;
   nodes: T[];
   pageInfo: PageInfo;
-  totalCount: number;
+  /** A promise resolves only when the query selects the field (graphql-js awaits a field's promise). */
+  totalCount: number | Promise<number>;
 }
 
 /** A Relay connection type for a node type: edges, nodes, pageInfo, totalCount. */
@@ -69,7 +70,9 @@ export function toConnection<T>(page: Page<T>): ConnectionShape<T> {
   return {
     edges: page.nodes.map((node, i) => ({ node, cursor: page.cursors[i] })),
     nodes: page.nodes,
-    totalCount: page.totalCount,
+    get totalCount() {
+      return page.totalCount();
+    },
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: page.hasPreviousPage,

@@ -12,25 +12,33 @@ export interface DoorTransactionOptions {
 
 /**
  * The request's transaction after a door let the caller in (see modules/credentials/door.ts): one
- * statement enters the tenant (row-level security, `roster.tenant_id`) or operator mode, bounds every
+ * statement (roster_enter) enters the tenant (row-level security, `roster.tenant_id`) or operator mode, bounds every
  * statement by what is left of the request's time, and notes which backend runs the transaction so that
  * an expiring deadline can cancel the statement in flight. A transaction whose deadline passed never
  * commits: it rolls back with RequestTimeoutError.
  */
-export async function inDoorTransaction<T>(orm: MikroORM, opts: DoorTransactionOptions, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+/** What entering the tenant read in the same round trip (see roster_enter in the hot_paths migration). */
+export interface Entered {
+  /** The tenant's custom-attribute declarations as rows (snake_case columns), or null for an operator. */
+  customAttributes: Array<Record<string, unknown>> | null;
+}
+
+export async function inDoorTransaction<T>(
+  orm: MikroORM,
+  opts: DoorTransactionOptions,
+  fn: (em: EntityManager, entered: Entered) => Promise<T>,
+): Promise<T> {
   const { tenantId, deadline } = opts;
   return orm.em.fork().transactional(async (em) => {
     const bounds = [opts.statementTimeoutMs, deadline ? Math.max(1, deadline.remainingMs()) : 0].filter((ms) => ms > 0);
     const statementTimeout = bounds.length > 0 ? Math.min(...bounds) : 0;
-    const [backend] = await em.execute<Array<{ pid: number; xact_start: string }>>(
-      `select pg_backend_pid() as pid, now()::text as xact_start, set_config('roster.tenant_id', ?, true), set_config('roster.operator', ?, true),
-              set_config('roster.credential_lookup', 'off', true), set_config('statement_timeout', ?, true)`,
-      [tenantId ?? '', tenantId ? 'off' : 'on', String(statementTimeout)],
-    );
+    const [backend] = await em.execute<
+      Array<{ pid: number; xact_start: string; custom_attributes: Array<Record<string, unknown>> | null }>
+    >(`select * from roster_enter(?, ?, ?)`, [tenantId ?? '', tenantId ? 'off' : 'on', String(statementTimeout)]);
     if (tenantId) useTenantFilter(em, tenantId);
     const unregister = deadline?.onExpire(() => void cancelBackend(orm, backend.pid, backend.xact_start));
     try {
-      const result = await fn(em);
+      const result = await fn(em, { customAttributes: backend.custom_attributes });
       if (deadline?.expired) throw new RequestTimeoutError(deadline.ms);
       return result;
     } finally {

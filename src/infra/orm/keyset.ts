@@ -26,6 +26,8 @@ export interface KeysetQuery {
   /** SQL expression of the sort key, and its SQL type for comparing with a cursor value. */
   sortExpr: string;
   sortType: 'text' | 'timestamptz' | 'integer';
+  /** The sort key is a NOT NULL column: compared as it is (no coalesce), so an index on it serves the order. */
+  sortNotNull?: boolean;
   descending?: boolean;
   /** Columns to select, e.g. 'u.*'. */
   select: string;
@@ -34,15 +36,15 @@ export interface KeysetQuery {
 /**
  * Relay pagination by keyset over (sort key, id): the cost of a page does not depend on how far into
  * the list it is. The sort key travels in the cursor as PostgreSQL printed it (text), so timestamps keep
- * their microseconds. totalCount is computed over the same base set in the same statement.
+ * their microseconds. totalCount is counted only when asked for (the first call of `page.totalCount()`,
+ * e.g. when a GraphQL query selects it): counting is O(set), a page with an index on its order is not.
  */
 export async function keysetPage<R extends Record<string, unknown>>(em: EntityManager, q: KeysetQuery, args: PageArgs): Promise<Page<R>> {
   const { limit, backward, cursor, cursorField } = validatePageArgs(args);
   const desc = Boolean(q.descending) !== backward;
   const dir = desc ? 'desc' : 'asc';
   const cmp = desc ? '<' : '>';
-  const key = `coalesce(${q.sortExpr}, '')`;
-  const sortKey = q.sortType === 'text' ? key : q.sortExpr;
+  const sortKey = q.sortType === 'text' && !q.sortNotNull ? `coalesce(${q.sortExpr}, '')` : q.sortExpr;
   const params = [...q.params];
   let keyset = '';
   if (cursor) {
@@ -52,25 +54,20 @@ export async function keysetPage<R extends Record<string, unknown>>(em: EntityMa
     params.push(c.key, c.id);
   }
   params.push(limit + 1);
-  // totalCount is an uncorrelated scalar subquery (an InitPlan, computed once). Joined as a second CTE it
-  // was planned as the inner side of a nested loop whenever the base set was under-estimated (e.g. right
-  // after a bulk import, before ANALYZE), recounting the whole set for every row: 10,000 members took ~1 min.
   const sql = `with base as (select ${q.select}, ${sortKey} as sort_key, ${q.sortType === 'text' ? sortKey : `${q.sortExpr}::text`} as sort_text ${q.from})
-               select base.*, (select count(*) from base) as total from base ${keyset} order by sort_key ${dir}, id ${dir} limit ?`;
-  let rows = limit === 0 ? [] : await em.execute<Array<R & { sort_text: string; total: string; id: string }>>(sql, params);
-  let totalCount: number;
-  if (rows.length > 0) totalCount = Number(rows[0].total);
-  else {
-    const c = await em.execute<Array<{ total: string }>>(`select count(*) as total from (select 1 ${q.from}) s`, q.params);
-    totalCount = Number(c[0].total);
-  }
+               select base.* from base ${keyset} order by sort_key ${dir}, id ${dir} limit ?`;
+  let rows = limit === 0 ? [] : await em.execute<Array<R & { sort_text: string; id: string }>>(sql, params);
+  let total: Promise<number> | undefined;
   const more = rows.length > limit;
   rows = rows.slice(0, limit);
   if (backward) rows.reverse();
   return {
     nodes: rows as unknown as R[],
     cursors: rows.map((r) => encodeCursor(r.sort_text, r.id)),
-    totalCount,
+    totalCount: () =>
+      (total ??= em
+        .execute<Array<{ total: string }>>(`select count(*) as total from (select 1 ${q.from}) s`, q.params)
+        .then((c) => Number(c[0].total))),
     hasNextPage: backward ? Boolean(cursor) : more,
     hasPreviousPage: backward ? more : Boolean(cursor),
   };

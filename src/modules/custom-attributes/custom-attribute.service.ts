@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { uuidv7 } from '../../kernel/ids.js';
@@ -33,6 +34,7 @@ const DeclareInput = z.object({
 });
 
 export async function declareCustomAttribute(scope: TenantScope, input: z.input<typeof DeclareInput>): Promise<CustomAttribute> {
+  entered.delete(scope.em);
   const cmd = parseInput(DeclareInput, input);
   if (RESERVED.has(cmd.name.toLowerCase()))
     throw new DomainError(ErrorCode.INVALID_INPUT, `name: "${cmd.name}" is reserved`, { field: 'name' });
@@ -59,12 +61,30 @@ export async function declareCustomAttribute(scope: TenantScope, input: z.input<
   return attr;
 }
 
+/**
+ * The declarations a request's transaction read when it entered the tenant (roster_enter returns them
+ * with the same round trip), by the transaction's EntityManager. Nearly every SCIM request needs them
+ * (the tenant's schema); a declaration or removal in the same transaction drops the snapshot.
+ */
+const entered = new WeakMap<EntityManager, CustomAttribute[]>();
+
+export function primeCustomAttributes(em: EntityManager, rows: Array<Record<string, unknown>> | null): void {
+  if (rows)
+    entered.set(
+      em,
+      rows.map((row) => em.map(CustomAttribute, row)),
+    );
+}
+
 export async function listCustomAttributes(scope: TenantScope): Promise<CustomAttribute[]> {
+  const known = entered.get(scope.em);
+  if (known) return known;
   return scope.em.find(CustomAttribute, { tenantId: scope.tenantId }, { orderBy: { name: 'asc' } });
 }
 
 /** Removes the declaration. Values stored on users stay in the database but are no longer published or accepted. */
 export async function removeCustomAttribute(scope: TenantScope, id: string): Promise<void> {
+  entered.delete(scope.em);
   const attr = await scope.em.findOne(CustomAttribute, { tenantId: scope.tenantId, id });
   if (!attr) throw notFound('custom attribute', 'id');
   recordAudit(scope, {

@@ -18,8 +18,10 @@ export interface UserCriteria {
   descending?: boolean;
 }
 
+// NAME is the stored sort_name column (hot_paths migration): indexed with (tenant_id, sort_name, id), so a
+// page by name reads 100 index entries instead of sorting the tenant.
 const ORDER: Record<UserOrder, { expr: string; type: 'text' | 'timestamptz' }> = {
-  NAME: { expr: `lower(coalesce(u.display_name, nullif(concat_ws(' ', u.given_name, u.family_name), ''), u.user_name))`, type: 'text' },
+  NAME: { expr: 'u.sort_name', type: 'text' },
   CREATED_AT: { expr: 'u.created_at', type: 'timestamptz' },
   UPDATED_AT: { expr: 'u.updated_at', type: 'timestamptz' },
 };
@@ -64,6 +66,7 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
       alias: 'u',
       sortExpr: order.expr,
       sortType: order.type,
+      sortNotNull: true,
       descending: criteria.descending,
     },
     args,

@@ -266,12 +266,10 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   // deadlocks concurrent manager changes (A→B locks A then waits for the org lock, while B→A holds the
   // org lock and its foreign-key check on A waits for A's row lock). A change of externalId may link
   // pending reports (backfill), which takes the org lock too.
-  const seen = await getUser(scope, id);
-  if (
+  const orgLocked =
     (cmd.manager !== undefined && cmd.manager !== null) ||
-    (cmd.externalId !== undefined && (cmd.externalId || null) !== (seen?.externalId ?? null))
-  )
-    await lockOrg(scope);
+    (cmd.externalId !== undefined && (cmd.externalId || null) !== ((await getUser(scope, id))?.externalId ?? null));
+  if (orgLocked) await lockOrg(scope);
   const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
     throw new DomainError(
@@ -281,7 +279,6 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
     );
   }
   const before = snapshot(user);
-  if (cmd.manager !== undefined && cmd.manager !== null) await lockOrg(scope);
   const { managerSet } = await applyFields(scope, user, cmd, opts);
   const changes = diff(before, snapshot(user), AUDITED);
   // A field given again with equal content keeps its loaded value: JSON read back from jsonb has another
@@ -292,7 +289,7 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   await translatingDbErrors(() => scope.em.flush());
   let linked: string[] = [];
   if (changes.externalId && user.externalId) {
-    if (!managerSet) await lockOrg(scope);
+    if (!orgLocked) await lockOrg(scope);
     linked = await backfill(scope, user, [user.externalId]);
   }
   if (managerSet || (linked.length > 0 && user.managerId)) await assertNoCycle(scope, user.id);

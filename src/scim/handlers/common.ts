@@ -195,10 +195,12 @@ export interface ListPage {
 }
 
 /**
- * One page of a resource collection, shared by /Users and /Groups: the filter compiled to SQL, the
- * total, then either a cursor page (RFC 9865, default order) or an index page (RFC 7644 §3.4.2.4).
- * An index page takes its ids first and then their rows: unfiltered, the ids come from an index-only
- * scan, so skipping startIndex - 1 resources costs index entries, not wide rows (Okta's import).
+ * One page of a resource collection, shared by /Users and /Groups: the filter compiled to SQL, then
+ * either a cursor page (RFC 9865, default order) or an index page (RFC 7644 §3.4.2.4). An index page
+ * takes its ids first and then their rows: unfiltered, the ids come from an index-only scan, so skipping
+ * startIndex - 1 resources costs index entries, not wide rows (Okta's import). The total travels with
+ * the page (a window count over the filtered ids, computed before the limit), so a lookup by userName
+ * is one statement; only a page past the end counts separately.
  */
 export async function fetchListPage(
   scope: TenantScope,
@@ -213,12 +215,13 @@ export async function fetchListPage(
     where += ` and (${compiled.sql})`;
     args.push(...compiled.params);
   }
-  const [{ total }] = await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from ${table} ${a} where ${where}`, args);
-  const totalResults = Number(total);
+  const count = async () =>
+    Number((await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from ${table} ${a} where ${where}`, args))[0].total);
   if (params.cursor !== undefined) {
     if (params.sortBy)
       throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
     const after = params.cursor === '' ? null : decodeScimCursor(params.cursor);
+    const totalResults = await count();
     const rows =
       params.count === 0
         ? []
@@ -235,15 +238,16 @@ export async function fetchListPage(
       ...(rows.length > params.count ? { nextCursor: encodeScimCursor(String(last.id)) } : {}),
     };
   }
+  if (params.count === 0) return { rows: [], totalResults: await count(), startIndex: params.startIndex };
   const dir = params.descending ? 'desc' : 'asc';
   const order = params.sortBy ? `${compileSortBy(params.sortBy, filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
-  const rows =
-    params.count === 0 || params.startIndex > totalResults
-      ? []
-      : await scope.em.execute<Record<string, unknown>[]>(
-          `select ${a}.* from ${table} ${a} join (select ${a}.id from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
-            where ${a}.tenant_id = ? order by ${order}`,
-          [...args, params.count, params.startIndex - 1, scope.tenantId],
-        );
-  return { rows, totalResults, startIndex: params.startIndex };
+  const rows = await scope.em.execute<Array<Record<string, unknown> & { _total: string }>>(
+    `select ${a}.*, page._total from ${table} ${a}
+       join (select ${a}.id, count(*) over () as _total from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
+      where ${a}.tenant_id = ? order by ${order}`,
+    [...args, params.count, params.startIndex - 1, scope.tenantId],
+  );
+  // No row: nothing matches (startIndex 1), or the page is past the end and only a count can tell the total.
+  const totalResults = rows.length > 0 ? Number(rows[0]._total) : params.startIndex === 1 ? 0 : await count();
+  return { rows: rows.map(({ _total, ...row }) => row), totalResults, startIndex: params.startIndex };
 }

@@ -17,34 +17,27 @@ export interface UserRelations {
   managerName: Map<string, string | null>;
 }
 
-/** Loads the relations of a page of users in three statements, whatever the page size. */
+/** Loads the relations of a page of users in one statement (three sub-selects), whatever the page size. */
 export async function loadUserRelations(scope: TenantScope, users: User[]): Promise<UserRelations> {
   const rel: UserRelations = { teamName: new Map(), roles: new Map(), managerName: new Map() };
   if (users.length === 0) return rel;
   const teamIds = [...new Set(users.map((u) => u.teamId).filter((x): x is string => !!x))];
   const managerIds = [...new Set(users.map((u) => u.managerId).filter((x): x is string => !!x))];
-  const [teams, roles, managers] = await Promise.all([
-    teamIds.length
-      ? scope.em.execute<Array<{ id: string; name: string }>>(`select id, name from teams where tenant_id = ? and id in ${UUID_LIST}`, [
-          scope.tenantId,
-          jsonList(teamIds),
-        ])
-      : [],
-    scope.em.execute<Array<{ user_id: string; id: string; display_name: string }>>(
-      `select m.user_id, r.id, r.display_name from role_members m join roles r on r.id = m.role_id and r.tenant_id = m.tenant_id
-        where m.tenant_id = ? and m.user_id in ${UUID_LIST} order by lower(r.display_name), r.id`,
-      [scope.tenantId, jsonList(users.map((u) => u.id))],
-    ),
-    managerIds.length
-      ? scope.em.execute<Array<{ id: string; name: string | null }>>(
-          `select id, coalesce(display_name, nullif(concat_ws(' ', given_name, family_name), ''), user_name) as name from users where tenant_id = ? and id in ${UUID_LIST}`,
-          [scope.tenantId, jsonList(managerIds)],
-        )
-      : [],
-  ]);
-  for (const t of teams) rel.teamName.set(t.id, t.name);
-  for (const r of roles) rel.roles.set(r.user_id, [...(rel.roles.get(r.user_id) ?? []), { id: r.id, displayName: r.display_name }]);
-  for (const m of managers) rel.managerName.set(m.id, m.name);
+  const [row] = await scope.em.execute<
+    Array<{ teams: Array<[string, string]>; roles: Array<[string, string, string]>; managers: Array<[string, string | null]> }>
+  >(
+    `select
+       (select coalesce(json_agg(json_build_array(t.id, t.name)), '[]') from teams t where t.tenant_id = ? and t.id in ${UUID_LIST}) as teams,
+       (select coalesce(json_agg(json_build_array(m.user_id, r.id, r.display_name) order by lower(r.display_name), r.id), '[]')
+          from role_members m join roles r on r.id = m.role_id and r.tenant_id = m.tenant_id
+         where m.tenant_id = ? and m.user_id in ${UUID_LIST}) as roles,
+       (select coalesce(json_agg(json_build_array(u.id, coalesce(u.display_name, nullif(concat_ws(' ', u.given_name, u.family_name), ''), u.user_name))), '[]')
+          from users u where u.tenant_id = ? and u.id in ${UUID_LIST}) as managers`,
+    [scope.tenantId, jsonList(teamIds), scope.tenantId, jsonList(users.map((u) => u.id)), scope.tenantId, jsonList(managerIds)],
+  );
+  for (const [id, name] of row.teams) rel.teamName.set(id, name);
+  for (const [userId, id, displayName] of row.roles) rel.roles.set(userId, [...(rel.roles.get(userId) ?? []), { id, displayName }]);
+  for (const [id, name] of row.managers) rel.managerName.set(id, name);
   return rel;
 }
 

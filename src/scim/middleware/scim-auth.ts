@@ -6,6 +6,7 @@ import type { TenantScope } from '../../kernel/scope.js';
 import type { Logger } from '../../infra/logger.js';
 import { inDoorTransaction } from '../../infra/orm/door-transaction.js';
 import { chargeTokens, doorLimits, passDoor, type PresentedCredential } from '../../modules/credentials/door.js';
+import { primeCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
 import { ScimError } from '../errors.js';
 
 export interface ScimState {
@@ -101,7 +102,8 @@ export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middle
     if (!tenantId || !tenantSlug) throw unauthorized('the SCIM credential is invalid');
     setRateLimitHeaders(ctx, limits.burst, door.remaining);
     const deadline = ctx.state.deadline as Deadline | undefined;
-    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em) => {
+    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em, entered) => {
+      primeCustomAttributes(em, entered.customAttributes);
       const state: ScimState = {
         scope: { tenantId, actor, door: 'scim', requestId: ctx.state.requestId, em },
         tenantSlug,
@@ -109,6 +111,8 @@ export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middle
       };
       ctx.state.scim = state;
       await next();
+      // A GET writes nothing: drop what it loaded, so the commit has no change sets to compute.
+      if (ctx.method === 'GET') em.clear();
     });
     // A /Bulk request pays one token per operation, like the requests it stands for: the first was taken
     // at the door, the rest after the fact (the bucket may go negative; the next requests wait).

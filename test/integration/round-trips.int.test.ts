@@ -1,0 +1,192 @@
+import { ENTERPRISE, USER_SCHEMA, patchOp, scimClient, type ScimClient } from '../setup/scim-client.js';
+import { measureSql } from '../setup/sql-counter.js';
+import { startTestApp, type TestApp, type TestTenant } from '../setup/test-app.js';
+
+/**
+ * What the common requests cost in statements (each one a round trip to PostgreSQL), read off the ORM's
+ * own pg client, and the behaviour the savings must not change (issue 4, docs/performance.md).
+ */
+let app: TestApp;
+let t: TestTenant;
+let scim: ScimClient;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  t = await app.createTenant();
+  scim = scimClient(app.baseUrl, t.scimToken);
+  const declared = await t.raw(`mutation { declareCustomAttribute(input: { name: "badge", type: integer }) { userErrors { message } } }`);
+  expect(declared.errors).toBeUndefined();
+});
+afterAll(() => app.close());
+
+const userBody = (userName: string, extra: Record<string, unknown> = {}) => ({
+  schemas: [USER_SCHEMA, ENTERPRISE],
+  userName,
+  name: { givenName: 'Ada', familyName: 'Lovelace' },
+  [ENTERPRISE]: { department: 'Engineering' },
+  ...extra,
+});
+
+const statementsOf = (fn: () => Promise<void>) => measureSql(app, fn);
+
+describe('SCIM requests IdPs send most', () => {
+  it('a userName lookup is the door, the transaction, the page with its total, and the relations', async () => {
+    const boss = await scim.post('/Users', userBody('rt-boss@x.test'));
+    expect(boss.status).toBe(201);
+    const ic = await scim.post(
+      '/Users',
+      userBody('rt-ic@x.test', { [ENTERPRISE]: { department: 'Engineering', manager: { value: boss.body.id } } }),
+    );
+    expect(ic.status).toBe(201);
+
+    let body: any;
+    const hit = await statementsOf(async () => {
+      const res = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "RT-IC@x.test"')}`);
+      expect(res.status).toBe(200);
+      body = res.body;
+    });
+    expect(body.totalResults).toBe(1);
+    expect(body.Resources[0].userName).toBe('rt-ic@x.test');
+    expect(body.Resources[0][ENTERPRISE]).toMatchObject({
+      department: 'Engineering',
+      manager: { value: boss.body.id, displayName: 'Ada Lovelace' },
+    });
+    // door, begin, enter (with the schema), page + total, relations, commit
+    expect(hit.statements).toBeLessThanOrEqual(6);
+    expect(hit.sql.filter((q) => /count\(\*\)/.test(q) && !/over \(\)/.test(q))).toEqual([]);
+    expect(hit.sql.filter((q) => /custom_attributes/.test(q) && !/roster_enter/.test(q))).toEqual([]);
+
+    const miss = await statementsOf(async () => {
+      const res = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "nobody@x.test"')}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ totalResults: 0, Resources: [] });
+    });
+    expect(miss.statements).toBeLessThanOrEqual(5);
+  });
+
+  it('a page past the end still reports the total', async () => {
+    const all = await scim.get('/Users?count=1');
+    const total = all.body.totalResults as number;
+    expect(total).toBeGreaterThanOrEqual(2);
+    const past = await scim.get(`/Users?startIndex=${total + 5}&count=10`);
+    expect(past.status).toBe(200);
+    expect(past.body).toMatchObject({ totalResults: total, startIndex: total + 5, itemsPerPage: 0, Resources: [] });
+    const last = await scim.get(`/Users?startIndex=${total}&count=10`);
+    expect(last.body).toMatchObject({ totalResults: total, itemsPerPage: 1 });
+  });
+
+  it('an Entra PATCH neither reads the tenant schema again nor the user more than twice', async () => {
+    const u = await scim.post('/Users', userBody('rt-patch@x.test'));
+    expect(u.status).toBe(201);
+    // Entra moves people between departments that exist (the first person of a department creates its team)
+    expect((await scim.post('/Users', userBody('rt-research@x.test', { [ENTERPRISE]: { department: 'Research' } }))).status).toBe(201);
+    const m = await statementsOf(async () => {
+      const res = await scim.patch(
+        `/Users/${u.body.id}`,
+        patchOp(
+          { op: 'Replace', path: 'title', value: 'Engineer' },
+          { op: 'Replace', path: `${ENTERPRISE}:department`, value: 'Research' },
+        ),
+      );
+      expect(res.status).toBe(204);
+    });
+    const reads = m.sql.filter((q) => /^select "u0"\.\* from "users"/.test(q));
+    expect(reads.length).toBeLessThanOrEqual(2);
+    // door, begin, enter, the user, its relations, the user locked, the team by name, update, webhook outbox, audit, commit
+    expect(m.statements).toBeLessThanOrEqual(11);
+    const after = await scim.get(`/Users/${u.body.id}`);
+    expect(after.body).toMatchObject({ title: 'Engineer', [ENTERPRISE]: { department: 'Research' } });
+  });
+
+  it('a create validates custom values against the schema read on entering the tenant', async () => {
+    const urn = `urn:roster:params:scim:schemas:extension:${t.slug}:2.0:User`;
+    const m = await statementsOf(async () => {
+      const res = await scim.post(
+        '/Users',
+        userBody('rt-custom@x.test', { schemas: [USER_SCHEMA, ENTERPRISE, urn], [urn]: { badge: '42' } }),
+      );
+      expect(res.status).toBe(201);
+      expect(res.body[urn]).toEqual({ badge: 42 });
+    });
+    expect(m.sql.filter((q) => /custom_attributes/.test(q) && !/roster_enter/.test(q))).toEqual([]);
+    const bad = await scim.post(
+      '/Users',
+      userBody('rt-custom2@x.test', { schemas: [USER_SCHEMA, ENTERPRISE, urn], [urn]: { badge: 'x' } }),
+    );
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('GraphQL users connection', () => {
+  it('counts only when totalCount is selected', async () => {
+    const page = await statementsOf(async () => {
+      const res = await t.raw<any>(`{ users(first: 2) { nodes { userName } } }`);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.users.nodes).toHaveLength(2);
+    });
+    expect(page.sql.filter((q) => /count\(\*\)/.test(q))).toEqual([]);
+
+    const counted = await t.raw<any>(`{ users(first: 2) { totalCount nodes { userName } } }`);
+    const viaScim = await scim.get('/Users?count=0');
+    expect(viaScim.body.totalResults).toBeGreaterThanOrEqual(2);
+    expect(counted.data.users.totalCount).toBe(viaScim.body.totalResults);
+  });
+
+  it('orders by name as before: display name, else given and family name, else userName; case-insensitive', async () => {
+    const other = await app.createTenant();
+    const mk = async (input: Record<string, unknown>) => {
+      const res = await other.raw<any>(`mutation ($input: CreateUserInput!) { createUser(input: $input) { userErrors { message } } }`, {
+        input,
+      });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.createUser.userErrors).toEqual([]);
+    };
+    await mk({ userName: 'z1@x.test', displayName: 'zed' });
+    await mk({ userName: 'z2@x.test', name: { givenName: 'Amy', familyName: 'Brown' } });
+    await mk({ userName: 'z3@x.test', name: { givenName: 'Bea' } });
+    await mk({ userName: 'z4@x.test', name: { familyName: 'Cole' } });
+    await mk({ userName: 'Dan@x.test' });
+    await mk({ userName: 'z5@x.test', displayName: 'Eve', name: { givenName: 'Aaron' } });
+    const names = async (extra: string) =>
+      (await other.raw<any>(`{ users(first: 3${extra}) { nodes { userName } pageInfo { endCursor } } }`)).data.users as any;
+    const first = await names('');
+    expect(first.nodes.map((n: { userName: string }) => n.userName)).toEqual(['z2@x.test', 'z3@x.test', 'z4@x.test']);
+    const next = await names(`, after: "${first.pageInfo.endCursor}"`);
+    expect(next.nodes.map((n: { userName: string }) => n.userName)).toEqual(['Dan@x.test', 'z5@x.test', 'z1@x.test']);
+    const desc = await other.raw<any>(`{ users(first: 1, orderBy: { field: NAME, descending: true }) { nodes { userName } } }`);
+    expect(desc.errors).toBeUndefined();
+    expect(desc.data.users.nodes[0].userName).toBe('z1@x.test');
+    // A change of name moves the user: the database keeps the key with the row.
+    const z1 = (await other.raw<any>(`{ users(first: 1, orderBy: { field: NAME, descending: true }) { nodes { id } } }`)).data.users
+      .nodes[0].id;
+    const renamed = await other.raw<any>(
+      `mutation ($id: ID!) { updateUser(id: $id, input: { displayName: "Aardvark" }) { userErrors { message } } }`,
+      {
+        id: z1,
+      },
+    );
+    expect(renamed.data.updateUser.userErrors).toEqual([]);
+    expect((await names('')).nodes[0].userName).toBe('z1@x.test');
+  });
+});
+
+describe('custom attributes declared and used in one request', () => {
+  it('sees the declaration made earlier in the same transaction', async () => {
+    const other = await app.createTenant();
+    const created = await other.raw<any>(
+      `mutation { createUser(input: { userName: "same-tx@x.test" }) { user { id } userErrors { message } } }`,
+    );
+    const id = created.data.createUser.user.id;
+    const res = await other.raw<any>(
+      `mutation ($id: ID!) {
+         a: declareCustomAttribute(input: { name: "floor", type: integer }) { userErrors { message } }
+         b: updateUser(id: $id, input: { customAttributes: { floor: 3 } }) { user { customAttributes } userErrors { message } }
+       }`,
+      { id },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data.a.userErrors).toEqual([]);
+    expect(res.data.b.userErrors).toEqual([]);
+    expect(res.data.b.user.customAttributes).toEqual({ floor: 3 });
+  });
+});

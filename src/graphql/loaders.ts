@@ -32,13 +32,14 @@ async function byIds<T extends { id: string }>(
   return ids.map((id) => map.get(id) ?? null);
 }
 
-export function createLoaders(scope: TenantScope | null): Loaders {
+/** `readOnly`: whether the request turned out to be a query (known once Apollo parsed it, before any loader runs). */
+export function createLoaders(scope: TenantScope | null, readOnly: () => boolean = () => false): Loaders {
   const need = (): TenantScope => {
     if (!scope) throw new Error('tenant loaders used without a tenant scope');
     return scope;
   };
   return {
-    user: new DataLoader((ids) => usersByIds(need(), ids), { maxBatchSize: 1000 }),
+    user: new DataLoader((ids) => usersByIds(need(), ids, { views: readOnly() }), { maxBatchSize: 1000 }),
     team: new DataLoader((ids) => byIds<Team>(need(), TeamEntity, ids), { maxBatchSize: 1000 }),
     role: new DataLoader((ids) => byIds<Role>(need(), RoleEntity, ids), { maxBatchSize: 1000 }),
     roleIdsOfUser: new DataLoader((ids) => roleIdsByUserIds(need(), ids), { maxBatchSize: 1000 }),

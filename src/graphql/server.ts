@@ -187,7 +187,7 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
     await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em, entered) => {
       primeCustomAttributes(em, entered.customAttributes);
       const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
-      const context: GraphQLContext = { actor, scope, em, loaders: createLoaders(scope), config, meter };
+      const context: GraphQLContext = { actor, scope, em, loaders: createLoaders(scope, () => context.readOnly === true), config, meter };
       ctx.state.graphql = context;
       await next();
       // The unit of work would otherwise compare every entity a query hydrated with its snapshot at commit.

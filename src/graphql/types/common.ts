@@ -1,13 +1,15 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
 import type { Page } from '../../kernel/pagination.js';
+import { UserView } from '../../modules/users/user.view.js';
 
 export { GraphQLJSONObject };
 
 @InterfaceType({
   description: 'An object with an opaque, globally unique id (Relay Object Identification).',
-  // Resolvers return entities (User, Team, Role, …) whose class names are the GraphQL type names.
-  resolveType: (value: object) => value.constructor.name,
+  // Resolvers return entities (User, Team, Role, …) whose class names are the GraphQL type names, or
+  // read-only user views (modules/users/user.view.ts).
+  resolveType: (value: object) => (value instanceof UserView ? 'User' : value.constructor.name),
 })
 export abstract class Node {
   @Field(() => ID, { description: 'Opaque global id.' })

@@ -4,6 +4,7 @@ import { isUuid } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
 import { User } from './user.entity.js';
+import { userView } from './user.view.js';
 
 export type UserOrder = 'NAME' | 'CREATED_AT' | 'UPDATED_AT';
 
@@ -71,15 +72,32 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
     },
     args,
   );
-  return { ...page, nodes: page.nodes.map((row) => scope.em.map(User, row)) };
+  return { ...page, nodes: page.nodes.map(userView) };
 }
 
-/** Live users by id, in the order asked, null where absent (DataLoader batch function). */
-export async function usersByIds(scope: TenantScope, ids: readonly string[]): Promise<Array<User | null>> {
+/**
+ * Live users by id, in the order asked, null where absent (DataLoader batch function). `views`: read-only
+ * views (user.view.ts) for a request that writes nothing; otherwise the managed entities, so that a
+ * mutation later in the same request changes the very objects the loader cached.
+ */
+export async function usersByIds(scope: TenantScope, ids: readonly string[], opts: { views?: boolean } = {}): Promise<Array<User | null>> {
   const valid = ids.filter(isUuid);
-  const found = valid.length ? await scope.em.find(User, { id: { $in: valid }, tenantId: scope.tenantId, deletedAt: null }) : [];
+  const found =
+    valid.length === 0
+      ? []
+      : opts.views
+        ? await userViewsByIds(scope, valid)
+        : await scope.em.find(User, { id: { $in: valid }, tenantId: scope.tenantId, deletedAt: null });
   const byId = new Map(found.map((u) => [u.id, u]));
   return ids.map((id) => byId.get(id) ?? null);
+}
+
+async function userViewsByIds(scope: TenantScope, ids: string[]): Promise<User[]> {
+  const rows = await scope.em.execute<Array<Record<string, unknown>>>(
+    `select u.* from users u where u.tenant_id = ? and u.deleted_at is null and u.id in ${UUID_LIST}`,
+    [scope.tenantId, jsonList(ids)],
+  );
+  return rows.map(userView);
 }
 
 /** Role ids per user (DataLoader batch function). */

@@ -1,5 +1,6 @@
 import { setRolesOfUser } from '../../modules/roles/role.service.js';
-import { User } from '../../modules/users/user.entity.js';
+import type { User } from '../../modules/users/user.entity.js';
+import { userView } from '../../modules/users/user.view.js';
 import { createUser, deleteUser, getUser as findUser, requireUser, updateUser } from '../../modules/users/user.service.js';
 import { ScimError } from '../errors.js';
 import { userFilterSchema } from '../filter-schemas.js';
@@ -141,7 +142,7 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
     },
     params,
   );
-  const users = page.rows.map((r) => scope.em.map(User, r));
+  const users = page.rows.map(userView);
   const resources = (await render(ctx.state.scim, users, us)).map(project);
   send(ctx, 200, listResponse(resources, page.totalResults, page.startIndex, page.nextCursor ? { nextCursor: page.nextCursor } : {}));
 }

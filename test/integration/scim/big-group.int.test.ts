@@ -50,7 +50,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => app.close());
 
-const measure = (fn: () => Promise<void>) => measureSql(app, fn);
+const measure = async (fn: () => Promise<void>) => {
+  const { statements, rows } = await measureSql(app, fn);
+  return { statements, rows };
+};
 
 describe('a group with 10,000 members', () => {
   it('is built with 100 PATCH batches of 100 members', async () => {

@@ -1,0 +1,62 @@
+import { User } from './user.entity.js';
+
+/**
+ * A user as read for display (SCIM lists and lookups, GraphQL nodes): the entity's fields in a plain object,
+ * without what a managed entity carries (per-instance property accessors, an identity-map entry, a
+ * snapshot the unit of work compares at commit). On read paths that bookkeeping cost more CPU than the
+ * query (docs/performance.md, "Where Roster's CPU goes"). A view is never persisted: writes load the entity.
+ */
+export class UserView {}
+
+type Columns = Array<[prop: keyof User & string, column: string]>;
+
+const snake = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+// Every persisted property of the entity (user.entity.ts), in its column's name (MikroORM's underscore naming).
+const PROPS: Array<keyof User & string> = [
+  'id',
+  'tenantId',
+  'userName',
+  'externalId',
+  'givenName',
+  'familyName',
+  'middleName',
+  'formattedName',
+  'honorificPrefix',
+  'honorificSuffix',
+  'displayName',
+  'nickName',
+  'profileUrl',
+  'title',
+  'userType',
+  'preferredLanguage',
+  'locale',
+  'timezone',
+  'active',
+  'emails',
+  'phoneNumbers',
+  'addresses',
+  'employeeNumber',
+  'costCenter',
+  'organization',
+  'division',
+  'teamId',
+  'managerId',
+  'managerRef',
+  'custom',
+  'version',
+];
+const DATES: Array<keyof User & string> = ['createdAt', 'updatedAt', 'deactivatedAt', 'deletedAt', 'erasedAt'];
+const PLAIN: Columns = PROPS.map((p) => [p, snake(p)]);
+const TIMES: Columns = DATES.map((p) => [p, snake(p)]);
+
+/** A `users` row as the driver returned it (`select u.*`: snake_case columns, timestamps as text) → a view. */
+export function userView(row: Record<string, unknown>): User {
+  const v = new UserView() as Record<string, unknown>;
+  for (const [prop, column] of PLAIN) v[prop] = row[column] ?? null;
+  for (const [prop, column] of TIMES) {
+    const t = row[column];
+    v[prop] = t == null ? null : t instanceof Date ? t : new Date(String(t));
+  }
+  return v as unknown as User;
+}

@@ -14,8 +14,11 @@ export interface GraphQLContext {
   config: Config;
   /** What this operation costs against the tenant's rate limit (written by the limits plugin, not by resolvers). */
   meter?: RequestMeter;
-  /** Set once the operation is known: a query (nothing to flush at commit). */
-  readOnly?: boolean;
+  /**
+   * What the request turned out to be, once Apollo resolved its operation: a query writes nothing. An object,
+   * because Apollo hands the plugins a shallow copy of the context (shared objects are what they share).
+   */
+  operation: { readOnly: boolean };
 }
 
 export interface RequestMeter {

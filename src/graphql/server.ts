@@ -72,7 +72,7 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue }) {
-              contextValue.readOnly = operation?.operation === 'query';
+              contextValue.operation.readOnly = operation?.operation === 'query';
             },
           };
         },
@@ -187,11 +187,12 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
     await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em, entered) => {
       primeCustomAttributes(em, entered.customAttributes);
       const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
-      const context: GraphQLContext = { actor, scope, em, loaders: createLoaders(scope, () => context.readOnly === true), config, meter };
+      const operation = { readOnly: false };
+      const context: GraphQLContext = { actor, scope, em, loaders: createLoaders(scope, () => operation.readOnly), config, meter, operation };
       ctx.state.graphql = context;
       await next();
       // The unit of work would otherwise compare every entity a query hydrated with its snapshot at commit.
-      if (context.readOnly) em.clear();
+      if (operation.readOnly) em.clear();
     });
     const extra = tenantId && meter.rateLimit ? extraTokens(meter.cost, costPerToken) : 0;
     if (tenantId && extra > 0) {

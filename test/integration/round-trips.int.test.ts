@@ -190,3 +190,30 @@ describe('custom attributes declared and used in one request', () => {
     expect(res.data.b.user.customAttributes).toEqual({ floor: 3 });
   });
 });
+
+describe('GraphQL objects a request loads once', () => {
+  it('a query reads users as views; a mutation later in the same document sees what an earlier one changed', async () => {
+    const other = await app.createTenant();
+    const mk = async (userName: string) =>
+      (await other.raw<any>(`mutation ($u: String!) { createUser(input: { userName: $u }) { user { id } } }`, { u: userName })).data
+        .createUser.user.id as string;
+    const boss = await mk('boss@views.test');
+    const report = await mk('report@views.test');
+    const first = await other.raw<any>(
+      `mutation ($boss: ID!, $report: ID!) {
+         a: setManager(userId: $report, manager: { id: $boss }) { user { manager { displayName } } }
+         b: updateUser(id: $boss, input: { displayName: "The Boss" }) { user { id } }
+         c: setManager(userId: $report, manager: { id: $boss }) { user { manager { displayName } } }
+       }`,
+      { boss, report },
+    );
+    expect(first.errors).toBeUndefined();
+    expect(first.data.a.user.manager.displayName).toBeNull();
+    expect(first.data.c.user.manager.displayName).toBe('The Boss');
+    const read = await other.raw<any>(`query ($id: ID!) { node(id: $id) { __typename ... on User { manager { displayName } } } }`, {
+      id: report,
+    });
+    expect(read.errors).toBeUndefined();
+    expect(read.data.node).toEqual({ __typename: 'User', manager: { displayName: 'The Boss' } });
+  });
+});

@@ -39,7 +39,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --scenarios 1,2,3,4,5,6,7   run only these scenarios (baselines follow their scenario)
   --no-profile           skip the statement counts and EXPLAIN plans (taken at the largest N)
   --two-processes        scale-out check instead: two Roster processes on one PostgreSQL
-  --compiled             run Roster from a tsc build (as in production) instead of the TypeScript sources
+  --source               run Roster from the TypeScript sources (npm start's loader) instead of a tsc build;
+                         the default is the build, what production (the Dockerfile) runs
   --keep                 keep the temporary data directories
   --out DIR              where results go (default .tmp/bench/<timestamp>)
 
@@ -64,6 +65,7 @@ export function parseOptions(argv: string[]): Options | null {
       scenarios: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
       'two-processes': { type: 'boolean', default: false },
+      source: { type: 'boolean', default: false },
       compiled: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -94,7 +96,8 @@ export function parseOptions(argv: string[]): Options | null {
     bulkUsers: int('bulk-users', values['bulk-users'], quick ? 1000 : 10_000),
     scenarios: new Set((values.scenarios ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim())),
     twoProcesses: values['two-processes'],
-    compiled: values.compiled,
+    // --compiled is the default and kept as a no-op for older command lines
+    compiled: !values.source,
     profile: !values['no-profile'],
     keep: values.keep,
     out: values.out ?? `.tmp/bench/${stamp}`,

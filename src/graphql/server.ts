@@ -188,7 +188,15 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       primeCustomAttributes(em, entered.customAttributes);
       const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
       const operation = { readOnly: false };
-      const context: GraphQLContext = { actor, scope, em, loaders: createLoaders(scope, () => operation.readOnly), config, meter, operation };
+      const context: GraphQLContext = {
+        actor,
+        scope,
+        em,
+        loaders: createLoaders(scope, () => operation.readOnly),
+        config,
+        meter,
+        operation,
+      };
       ctx.state.graphql = context;
       await next();
       // The unit of work would otherwise compare every entity a query hydrated with its snapshot at commit.

@@ -8,6 +8,7 @@ import { Migration20261122040000_webhooks } from '../../../migrations/Migration2
 import { Migration20261122050000_rate_limits } from '../../../migrations/Migration20261122050000_rate_limits.js';
 import { Migration20261122060000_oauth } from '../../../migrations/Migration20261122060000_oauth.js';
 import { Migration20261122070000_hot_paths } from '../../../migrations/Migration20261122070000_hot_paths.js';
+import { Migration20261122080000_user_counts } from '../../../migrations/Migration20261122080000_user_counts.js';
 import { TenantSchema } from '../../modules/tenants/tenant.entity.js';
 import { UserSchema } from '../../modules/users/user.entity.js';
 import { TeamSchema } from '../../modules/teams/team.entity.js';
@@ -27,6 +28,7 @@ export const migrations = [
   { name: 'Migration20261122050000_rate_limits', class: Migration20261122050000_rate_limits },
   { name: 'Migration20261122060000_oauth', class: Migration20261122060000_oauth },
   { name: 'Migration20261122070000_hot_paths', class: Migration20261122070000_hot_paths },
+  { name: 'Migration20261122080000_user_counts', class: Migration20261122080000_user_counts },
 ];
 
 export interface OrmOptions {

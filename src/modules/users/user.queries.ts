@@ -69,6 +69,10 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
       sortType: order.type,
       sortNotNull: true,
       descending: criteria.descending,
+      // all live users: the kept count (migration user_counts) instead of counting them
+      ...(where.length === 2
+        ? { total: { sql: 'select coalesce(sum(c.live), 0) as total from user_counts c where c.tenant_id = ?', params: [scope.tenantId] } }
+        : {}),
     },
     args,
   );

@@ -204,7 +204,14 @@ export interface ListPage {
  */
 export async function fetchListPage(
   scope: TenantScope,
-  source: { table: 'users' | 'roles'; alias: 'u' | 'r'; where: string; filterSchema: FilterSchema },
+  source: {
+    table: 'users' | 'roles';
+    alias: 'u' | 'r';
+    where: string;
+    filterSchema: FilterSchema;
+    /** An O(1) statement for the unfiltered total (`?` is the tenant), where the collection keeps one. */
+    unfilteredTotal?: string;
+  },
   params: ListParams,
 ): Promise<ListPage> {
   const { table, alias: a, filterSchema } = source;
@@ -216,7 +223,16 @@ export async function fetchListPage(
     args.push(...compiled.params);
   }
   const count = async () =>
-    Number((await scope.em.execute<Array<{ total: string }>>(`select count(*) as total from ${table} ${a} where ${where}`, args))[0].total);
+    Number(
+      (
+        await scope.em.execute<Array<{ total: string }>>(
+          !params.filter && source.unfilteredTotal
+            ? `select (${source.unfilteredTotal}) as total`
+            : `select count(*) as total from ${table} ${a} where ${where}`,
+          !params.filter && source.unfilteredTotal ? [scope.tenantId] : args,
+        )
+      )[0].total,
+    );
   if (params.cursor !== undefined) {
     if (params.sortBy)
       throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
@@ -241,11 +257,19 @@ export async function fetchListPage(
   if (params.count === 0) return { rows: [], totalResults: await count(), startIndex: params.startIndex };
   const dir = params.descending ? 'desc' : 'asc';
   const order = params.sortBy ? `${compileSortBy(params.sortBy, filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
+  // Unfiltered, the collection's kept total replaces the window count, and the page stops at its limit.
+  const kept = !params.filter && source.unfilteredTotal;
   const rows = await scope.em.execute<Array<Record<string, unknown> & { _total: string }>>(
-    `select ${a}.*, page._total from ${table} ${a}
-       join (select ${a}.id, count(*) over () as _total from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
-      where ${a}.tenant_id = ? order by ${order}`,
-    [...args, params.count, params.startIndex - 1, scope.tenantId],
+    kept
+      ? `select ${a}.*, (${source.unfilteredTotal}) as _total from ${table} ${a}
+           join (select ${a}.id from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
+          where ${a}.tenant_id = ? order by ${order}`
+      : `select ${a}.*, page._total from ${table} ${a}
+           join (select ${a}.id, count(*) over () as _total from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
+          where ${a}.tenant_id = ? order by ${order}`,
+    kept
+      ? [scope.tenantId, ...args, params.count, params.startIndex - 1, scope.tenantId]
+      : [...args, params.count, params.startIndex - 1, scope.tenantId],
   );
   // No row: nothing matches (startIndex 1), or the page is past the end and only a count can tell the total.
   const totalResults = rows.length > 0 ? Number(rows[0]._total) : params.startIndex === 1 ? 0 : await count();

@@ -139,6 +139,8 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
       alias: 'u',
       where: 'u.tenant_id = ? and u.deleted_at is null',
       filterSchema: userFilterSchema(us.customUrn, us.customDecls),
+      // kept by triggers (migration user_counts): an import's every page would otherwise count the tenant
+      unfilteredTotal: 'select coalesce(sum(c.live), 0) from user_counts c where c.tenant_id = ?',
     },
     params,
   );

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from './config/env.js';
-import { startEmbeddedPostgres } from './infra/db/embedded-postgres.js';
+import { embeddedUrl, startEmbeddedPostgres } from './infra/db/embedded-postgres.js';
 import type { Logger } from './infra/logger.js';
 import { createOrm, migrate } from './infra/orm/orm.js';
 
@@ -45,7 +45,7 @@ export async function openRuntime(config: Config, logger: Logger, opts: { migrat
       const secrets = JSON.parse(await readFile(path.join(path.resolve(config.dataDir), 'embedded-postgres.json'), 'utf8')) as {
         appPassword: string;
       };
-      url = `postgresql://roster_app:${secrets.appPassword}@127.0.0.1:${running}/roster`;
+      url = embeddedUrl(config.dataDir, running, secrets.appPassword);
       database = { kind: 'embedded', dataDir: path.resolve(config.dataDir), port: running, sharedWithRunningServer: true };
     } else {
       const db = await startEmbeddedPostgres({

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_HOST, request } from './http.js';
+import { embeddedUrl } from '../../src/infra/db/embedded-postgres.js';
 
 /** The project root (bench/ lives in it). */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -191,7 +192,7 @@ export async function databaseUrl(db: DbTarget): Promise<string> {
   const port = Number(pid[3]);
   if (!Number.isInteger(port) || port <= 0)
     throw new Error(`cannot read the embedded PostgreSQL port from ${db.dataDir}/pg/postmaster.pid`);
-  return `postgresql://roster_app:${secrets.appPassword}@127.0.0.1:${port}/roster`;
+  return embeddedUrl(db.dataDir, port, secrets.appPassword);
 }
 
 /** Stops every child still running (on errors and Ctrl-C too). */

@@ -53,6 +53,8 @@ function check(err: unknown, depth: number): boolean {
   // Class 08 except 08P01 protocol_violation: that one is caused by what was sent (e.g. a NUL byte), not by an outage.
   if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || SQLSTATES.has(e.code) || (e.code.startsWith('08') && e.code !== '08P01')))
     return true;
+  // Over a Unix socket (the embedded database), a stopped server's socket file is gone: connect() says ENOENT.
+  if (e.code === 'ENOENT' && (err as { syscall?: unknown }).syscall === 'connect') return true;
   if (typeof e.message === 'string' && MESSAGES.some((m) => m.test(e.message as string))) return true;
   // AggregateError (a host name resolving to several addresses), and errors wrapped by the ORM or GraphQL.
   if (Array.isArray(e.errors) && e.errors.some((x) => check(x, depth + 1))) return true;

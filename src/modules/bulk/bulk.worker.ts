@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { hostname } from 'node:os';
 import type { Logger } from '../../infra/logger.js';
+import { isDatabaseUnavailable } from '../../infra/db/unavailable.js';
 import { inTenantTransaction, inTransaction } from '../../infra/orm/session.js';
 import { DomainError } from '../../kernel/errors.js';
 import { Permission, type Actor, type TenantScope } from '../../kernel/scope.js';
@@ -43,8 +44,7 @@ const SCHEDULING_WINDOW = 20;
  */
 function isTransient(err: unknown): boolean {
   const e = err as { code?: string; cause?: { code?: string } } | null;
-  const code = e?.code ?? e?.cause?.code ?? '';
-  return /^(40001|40P01|55P03|57P0[1-3]|08\d{3})$/.test(code) || /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)$/.test(code);
+  return (e?.code ?? e?.cause?.code) === '55P03' || isDatabaseUnavailable(err);
 }
 
 let workers = 0;

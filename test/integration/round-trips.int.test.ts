@@ -30,7 +30,7 @@ const userBody = (userName: string, extra: Record<string, unknown> = {}) => ({
 const statementsOf = (fn: () => Promise<void>) => measureSql(app, fn);
 
 describe('SCIM requests IdPs send most', () => {
-  it('a userName lookup is the door, the transaction, the page with its total, and the relations', async () => {
+  it('a userName lookup is the door, the transaction, and one statement for the page, its total and relations', async () => {
     const boss = await scim.post('/Users', userBody('rt-boss@x.test'));
     expect(boss.status).toBe(201);
     const ic = await scim.post(
@@ -38,6 +38,13 @@ describe('SCIM requests IdPs send most', () => {
       userBody('rt-ic@x.test', { [ENTERPRISE]: { department: 'Engineering', manager: { value: boss.body.id } } }),
     );
     expect(ic.status).toBe(201);
+
+    const group = await scim.post('/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'RT Group',
+      members: [{ value: ic.body.id }],
+    });
+    expect(group.status).toBe(201);
 
     let body: any;
     const hit = await statementsOf(async () => {
@@ -51,8 +58,9 @@ describe('SCIM requests IdPs send most', () => {
       department: 'Engineering',
       manager: { value: boss.body.id, displayName: 'Ada Lovelace' },
     });
-    // door, begin, enter (with the schema), page + total, relations, commit
-    expect(hit.statements).toBeLessThanOrEqual(6);
+    expect(body.Resources[0].groups).toEqual([expect.objectContaining({ value: group.body.id, display: 'RT Group' })]);
+    // door, begin, enter (with the schema), the page with its total and relations, commit
+    expect(hit.statements).toBeLessThanOrEqual(5);
     expect(hit.sql.filter((q) => /count\(\*\)/.test(q) && !/over \(\)/.test(q))).toEqual([]);
     expect(hit.sql.filter((q) => /custom_attributes/.test(q) && !/roster_enter/.test(q))).toEqual([]);
 

@@ -211,10 +211,13 @@ export async function fetchListPage(
     filterSchema: FilterSchema;
     /** An O(1) statement for the unfiltered total (`?` is the tenant), where the collection keeps one. */
     unfilteredTotal?: string;
+    /** More columns of each row (correlated sub-selects on the alias, no placeholders): the page's relations, read with it. */
+    withColumns?: string;
   },
   params: ListParams,
 ): Promise<ListPage> {
   const { table, alias: a, filterSchema } = source;
+  const cols = source.withColumns ? `${a}.*, ${source.withColumns}` : `${a}.*`;
   let where = source.where;
   const args: unknown[] = [scope.tenantId];
   if (params.filter) {
@@ -242,7 +245,7 @@ export async function fetchListPage(
       params.count === 0
         ? []
         : await scope.em.execute<Record<string, unknown>[]>(
-            `select ${a}.* from ${table} ${a} where ${where}${after ? ` and ${a}.id > ?` : ''} order by ${a}.id limit ?`,
+            `select ${cols} from ${table} ${a} where ${where}${after ? ` and ${a}.id > ?` : ''} order by ${a}.id limit ?`,
             [...args, ...(after ? [after] : []), params.count + 1],
           );
     const page = rows.slice(0, params.count);
@@ -261,10 +264,10 @@ export async function fetchListPage(
   const kept = !params.filter && source.unfilteredTotal;
   const rows = await scope.em.execute<Array<Record<string, unknown> & { _total: string }>>(
     kept
-      ? `select ${a}.*, (${source.unfilteredTotal}) as _total from ${table} ${a}
+      ? `select ${cols}, (${source.unfilteredTotal}) as _total from ${table} ${a}
            join (select ${a}.id from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
           where ${a}.tenant_id = ? order by ${order}`
-      : `select ${a}.*, page._total from ${table} ${a}
+      : `select ${cols}, page._total from ${table} ${a}
            join (select ${a}.id, count(*) over () as _total from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
           where ${a}.tenant_id = ? order by ${order}`,
     kept

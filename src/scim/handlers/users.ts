@@ -5,7 +5,15 @@ import { createUser, deleteUser, getUser as findUser, requireUser, updateUser } 
 import { ScimError } from '../errors.js';
 import { userFilterSchema } from '../filter-schemas.js';
 import type { ScimState } from '../middleware/scim-auth.js';
-import { etag, loadUserRelations, normaliseUserBody, toScimUser, toUserCommand } from '../mappers/user.mapper.js';
+import {
+  USER_RELATION_COLUMNS,
+  etag,
+  loadUserRelations,
+  normaliseUserBody,
+  relationsOfRows,
+  toScimUser,
+  toUserCommand,
+} from '../mappers/user.mapper.js';
 import { applyPatch } from '../patch/apply-patch.js';
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import {
@@ -141,11 +149,15 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
       filterSchema: userFilterSchema(us.customUrn, us.customDecls),
       // kept by triggers (migration user_counts): an import's every page would otherwise count the tenant
       unfilteredTotal: 'select coalesce(sum(c.live), 0) from user_counts c where c.tenant_id = ?',
+      withColumns: USER_RELATION_COLUMNS,
     },
     params,
   );
-  const users = page.rows.map(userView);
-  const resources = (await render(ctx.state.scim, users, us)).map(project);
+  const rel = relationsOfRows(page.rows);
+  const { baseUrl } = ctx.state.scim;
+  const resources = page.rows.map((row) =>
+    project(toScimUser(userView(row), rel, { baseUrl, customUrn: us.customUrn, customDecls: us.customDecls })),
+  );
   send(ctx, 200, listResponse(resources, page.totalResults, page.startIndex, page.nextCursor ? { nextCursor: page.nextCursor } : {}));
 }
 

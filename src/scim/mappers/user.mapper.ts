@@ -41,6 +41,33 @@ export async function loadUserRelations(scope: TenantScope, users: User[]): Prom
   return rel;
 }
 
+/**
+ * The same relations as columns of a users page (alias `u`), so that a list or lookup reads its page and
+ * the page's relations in one statement; `relationsOfRows` reads them back.
+ */
+export const USER_RELATION_COLUMNS = `
+  (select t.name from teams t where t.tenant_id = u.tenant_id and t.id = u.team_id) as _team_name,
+  (select coalesce(m.display_name, nullif(concat_ws(' ', m.given_name, m.family_name), ''), m.user_name)
+     from users m where m.tenant_id = u.tenant_id and m.id = u.manager_id) as _manager_name,
+  (select coalesce(json_agg(json_build_array(r.id, r.display_name) order by lower(r.display_name), r.id), '[]')
+     from role_members rm join roles r on r.id = rm.role_id and r.tenant_id = rm.tenant_id
+    where rm.tenant_id = u.tenant_id and rm.user_id = u.id) as _roles`;
+
+export function relationsOfRows(rows: Array<Record<string, unknown>>): UserRelations {
+  const rel: UserRelations = { teamName: new Map(), roles: new Map(), managerName: new Map() };
+  for (const r of rows) {
+    if (r.team_id && typeof r._team_name === 'string') rel.teamName.set(String(r.team_id), r._team_name);
+    if (r.manager_id) rel.managerName.set(String(r.manager_id), (r._manager_name as string | null) ?? null);
+    const roles = r._roles as Array<[string, string]>;
+    if (roles.length)
+      rel.roles.set(
+        String(r.id),
+        roles.map(([id, displayName]) => ({ id, displayName })),
+      );
+  }
+  return rel;
+}
+
 const put = (o: Json, k: string, v: unknown) => {
   if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) o[k] = v;
 };

@@ -14,6 +14,8 @@
  * pg-pool's "Release called on client which has already been released".
  */
 
+import { deferBegin, dropDeferredBegin } from './lazy-begin.js';
+
 interface GuardedClient {
   release: (err?: Error | boolean) => void;
   once(event: 'end' | 'error', fn: (err?: Error) => void): unknown;
@@ -34,13 +36,15 @@ export function guardPool(pool: ConnectablePool): void {
   pool.connect = (...args: unknown[]) => {
     // The callback form (used by pool.query) keeps pg-pool's own handling: it always releases.
     if (typeof args[0] === 'function') return connect(...args);
-    return (connect() as Promise<GuardedClient>).then((client) => {
+    return (connect() as Promise<GuardedClient & { query: (...a: unknown[]) => unknown }>).then((client) => {
+      deferBegin(client);
       const release = client.release;
       let released = false;
       const lost = (err?: Error) => done(err instanceof Error ? err : new Error('database connection ended while in use'));
       const done = (err?: Error | boolean) => {
         if (released) return;
         released = true;
+        dropDeferredBegin(client);
         client.removeListener('end', lost);
         client.removeListener('error', lost);
         release(err);

@@ -1,0 +1,66 @@
+import { deferBegin, dropDeferredBegin } from './lazy-begin.js';
+
+/** A pg client stand-in that records what would go over the wire and answers like node-postgres. */
+function fakeClient() {
+  const sent: Array<{ text: string; values?: unknown }> = [];
+  // like pg.Client: query lives on the prototype
+  const client = Object.create({
+    query(text: unknown, values?: unknown, callback?: (err: null, r: unknown) => void) {
+      sent.push({ text: String(text), values });
+      const statements = String(text)
+        .split(';')
+        .filter((s) => s.trim());
+      const results = statements.map((s) => ({
+        command: s.trim().split(' ')[0].toUpperCase(),
+        rowCount: 1,
+        rows: [{ s: s.trim() }],
+        fields: [],
+      }));
+      const answer = results.length > 1 ? results : results[0];
+      callback?.(null, answer);
+      return Promise.resolve(answer);
+    },
+  }) as { query: (text: unknown, values?: unknown) => Promise<unknown> };
+  deferBegin(client);
+  return { client, sent };
+}
+
+describe('deferBegin', () => {
+  it('sends begin with the next simple statement, answering with the statement’s result', async () => {
+    const { client, sent } = fakeClient();
+    await expect(client.query('begin', [])).resolves.toMatchObject({ command: 'BEGIN' });
+    expect(sent).toEqual([]);
+    const r = await client.query('select 1', []);
+    expect(r).toMatchObject({ command: 'SELECT', rows: [{ s: 'select 1' }] });
+    await client.query('commit', []);
+    expect(sent.map((s) => s.text)).toEqual(['begin; select 1', 'commit']);
+  });
+
+  it('sends begin alone before a statement with bind parameters', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin isolation level serializable');
+    await client.query('select $1::int', [1]);
+    expect(sent).toEqual([
+      { text: 'begin isolation level serializable', values: undefined },
+      { text: 'select $1::int', values: [1] },
+    ]);
+  });
+
+  it('leaves everything else alone, and starts each checkout with nothing deferred', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('select 2', []);
+    await client.query("select 'begin'", []);
+    await client.query('begin');
+    deferBegin(client); // the next checkout
+    await client.query('select 3');
+    await client.query('begin');
+    dropDeferredBegin(client); // given back to the pool
+    await client.query('select 4');
+    await client.query('begin');
+    // pool.query() on a fresh checkout: a callback
+    await new Promise((resolve) =>
+      (client.query as (t: string, v: unknown[], cb: (e: unknown, r: unknown) => void) => unknown)('select 5', [], resolve),
+    );
+    expect(sent.map((s) => s.text)).toEqual(['select 2', "select 'begin'", 'select 3', 'select 4', 'select 5']);
+  });
+});

@@ -156,10 +156,6 @@ export async function changeMembers(scope: TenantScope, role: Role, change: Memb
     removed += res.length;
   }
   if (added + removed > 0) {
-    await em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [
-      scope.tenantId,
-      role.id,
-    ]);
     recordAudit(scope, {
       action: 'role.members_changed',
       targetType: 'role',
@@ -167,6 +163,12 @@ export async function changeMembers(scope: TenantScope, role: Role, change: Memb
       changes: { members: { before: { removed }, after: { added } } },
     });
     await em.flush();
+    // The role's version (its ETag) last: its row lock serialises concurrent changes of one group (an IdP
+    // pushing a big group at C = 8), so it is held for the commit only, not through the audit and outbox writes.
+    await em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [
+      scope.tenantId,
+      role.id,
+    ]);
     await em.refresh(role);
   }
   return { added, removed };

@@ -152,7 +152,8 @@ export async function patchGroupCore(call: ScimCall): Promise<ScimReply> {
     else if (change.kind === 'replaceAll') await changeMembers(scope, current, { replace: change.userIds });
     else await changeMembers(scope, current, { removeAll: true });
   }
-  const fresh = await requireRole(scope, current.id);
+  // Member changes alone refresh `current` themselves (changeMembers); anything else reads the role again.
+  const fresh = otherOps.length === 0 ? current : await requireRole(scope, current.id);
   if (!wantsResourceIn(call.query)) return reply(204, undefined, { ETag: etag(fresh.version) });
   const [rep] = await render(call.scim, [fresh], membersWanted(call.query as Query));
   return reply(200, projector(call.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UUID_LIST, jsonList } from '../../infra/orm/sql.js';
+import { UUID_ARRAY, UUID_LIST, jsonList } from '../../infra/orm/sql.js';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
@@ -150,7 +150,7 @@ export async function changeMembers(scope: TenantScope, role: Role, change: Memb
   const validRemove = remove.filter(isUuid);
   if (validRemove.length > 0) {
     const res = await em.execute<Array<{ user_id: string }>>(
-      `delete from role_members where tenant_id = ? and role_id = ? and user_id in ${UUID_LIST} returning user_id`,
+      `delete from role_members where tenant_id = ? and role_id = ? and user_id = any(${UUID_ARRAY}) returning user_id`,
       [scope.tenantId, role.id, jsonList(validRemove)],
     );
     removed += res.length;

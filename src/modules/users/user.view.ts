@@ -1,4 +1,4 @@
-import { User } from './user.entity.js';
+import { UserSchema, type User } from './user.entity.js';
 
 /**
  * A user as read for display (SCIM lists and lookups, GraphQL nodes): the entity's fields in a plain object,
@@ -12,43 +12,12 @@ type Columns = Array<[prop: keyof User & string, column: string]>;
 
 const snake = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-// Every persisted property of the entity (user.entity.ts), in its column's name (MikroORM's underscore naming).
-const PROPS: Array<keyof User & string> = [
-  'id',
-  'tenantId',
-  'userName',
-  'externalId',
-  'givenName',
-  'familyName',
-  'middleName',
-  'formattedName',
-  'honorificPrefix',
-  'honorificSuffix',
-  'displayName',
-  'nickName',
-  'profileUrl',
-  'title',
-  'userType',
-  'preferredLanguage',
-  'locale',
-  'timezone',
-  'active',
-  'emails',
-  'phoneNumbers',
-  'addresses',
-  'employeeNumber',
-  'costCenter',
-  'organization',
-  'division',
-  'teamId',
-  'managerId',
-  'managerRef',
-  'custom',
-  'version',
-];
-const DATES: Array<keyof User & string> = ['createdAt', 'updatedAt', 'deactivatedAt', 'deletedAt', 'erasedAt'];
-const PLAIN: Columns = PROPS.map((p) => [p, snake(p)]);
-const TIMES: Columns = DATES.map((p) => [p, snake(p)]);
+// Every persisted property of the entity, from its schema (user.entity.ts), in its column's name (MikroORM's
+// underscore naming); the timestamps are parsed from the text the driver returns.
+const DATES = new Set<string>(['createdAt', 'updatedAt', 'deactivatedAt', 'deletedAt', 'erasedAt']);
+const PROPS = Object.keys(UserSchema.meta.properties) as Array<keyof User & string>;
+const PLAIN: Columns = PROPS.filter((p) => !DATES.has(p)).map((p) => [p, snake(p)]);
+const TIMES: Columns = PROPS.filter((p) => DATES.has(p)).map((p) => [p, snake(p)]);
 
 /** A `users` row as the driver returned it (`select u.*`: snake_case columns, timestamps as text) → a view. */
 export function userView(row: Record<string, unknown>): User {

@@ -30,6 +30,9 @@ const ORDER: Record<UserOrder, { expr: string; type: 'text' | 'timestamptz' }> =
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 const NONE = '00000000-0000-0000-0000-000000000000';
 
+/** The tenant's number of live users (`?`: the tenant), kept by triggers (migration user_counts): O(1). */
+export const LIVE_USER_COUNT = 'select coalesce(sum(c.live), 0) from user_counts c where c.tenant_id = ?';
+
 /** Live users of the tenant matching the criteria, one Relay page. */
 export async function searchUsers(scope: TenantScope, criteria: UserCriteria, args: PageArgs): Promise<Page<User>> {
   const where = ['u.tenant_id = ?', 'u.deleted_at is null'];
@@ -70,9 +73,7 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
       sortNotNull: true,
       descending: criteria.descending,
       // all live users: the kept count (migration user_counts) instead of counting them
-      ...(where.length === 2
-        ? { total: { sql: 'select coalesce(sum(c.live), 0) as total from user_counts c where c.tenant_id = ?', params: [scope.tenantId] } }
-        : {}),
+      ...(where.length === 2 ? { total: { sql: `select (${LIVE_USER_COUNT}) as total`, params: [scope.tenantId] } } : {}),
     },
     args,
   );

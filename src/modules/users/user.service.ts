@@ -288,8 +288,8 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   if (Object.keys(changes).length === 0) return user;
   await translatingDbErrors(() => scope.em.flush());
   let linked: string[] = [];
+  // A changed externalId took the org lock above (orgLocked): its backfill links reports under it.
   if (changes.externalId && user.externalId) {
-    if (!orgLocked) await lockOrg(scope);
     linked = await backfill(scope, user, [user.externalId]);
   }
   if (managerSet || (linked.length > 0 && user.managerId)) await assertNoCycle(scope, user.id);

@@ -225,17 +225,15 @@ export async function fetchListPage(
     where += ` and (${compiled.sql})`;
     args.push(...compiled.params);
   }
-  const count = async () =>
-    Number(
-      (
-        await scope.em.execute<Array<{ total: string }>>(
-          !params.filter && source.unfilteredTotal
-            ? `select (${source.unfilteredTotal}) as total`
-            : `select count(*) as total from ${table} ${a} where ${where}`,
-          !params.filter && source.unfilteredTotal ? [scope.tenantId] : args,
-        )
-      )[0].total,
+  // Unfiltered, the collection's kept total (O(1)) stands for counting it.
+  const kept = params.filter ? undefined : source.unfilteredTotal;
+  const count = async () => {
+    const [row] = await scope.em.execute<Array<{ total: string }>>(
+      kept ? `select (${kept}) as total` : `select count(*) as total from ${table} ${a} where ${where}`,
+      kept ? [scope.tenantId] : args,
     );
+    return Number(row.total);
+  };
   if (params.cursor !== undefined) {
     if (params.sortBy)
       throw new ScimError(400, 'cursor pagination returns resources in their default order; drop sortBy or use startIndex', 'invalidValue');
@@ -260,19 +258,12 @@ export async function fetchListPage(
   if (params.count === 0) return { rows: [], totalResults: await count(), startIndex: params.startIndex };
   const dir = params.descending ? 'desc' : 'asc';
   const order = params.sortBy ? `${compileSortBy(params.sortBy, filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
-  // Unfiltered, the collection's kept total replaces the window count, and the page stops at its limit.
-  const kept = !params.filter && source.unfilteredTotal;
+  // The total travels with the page: the kept one, or a window count over the filtered ids (before the limit).
   const rows = await scope.em.execute<Array<Record<string, unknown> & { _total: string }>>(
-    kept
-      ? `select ${cols}, (${source.unfilteredTotal}) as _total from ${table} ${a}
-           join (select ${a}.id from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
-          where ${a}.tenant_id = ? order by ${order}`
-      : `select ${cols}, page._total from ${table} ${a}
-           join (select ${a}.id, count(*) over () as _total from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
-          where ${a}.tenant_id = ? order by ${order}`,
-    kept
-      ? [scope.tenantId, ...args, params.count, params.startIndex - 1, scope.tenantId]
-      : [...args, params.count, params.startIndex - 1, scope.tenantId],
+    `select ${cols}, ${kept ? `(${kept})` : 'page._total'} as _total from ${table} ${a}
+       join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
+      where ${a}.tenant_id = ? order by ${order}`,
+    [...(kept ? [scope.tenantId] : []), ...args, params.count, params.startIndex - 1, scope.tenantId],
   );
   // No row: nothing matches (startIndex 1), or the page is past the end and only a count can tell the total.
   const totalResults = rows.length > 0 ? Number(rows[0]._total) : params.startIndex === 1 ? 0 : await count();

@@ -1,5 +1,6 @@
 import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import type { User } from '../../modules/users/user.entity.js';
+import { LIVE_USER_COUNT } from '../../modules/users/user.queries.js';
 import { userView } from '../../modules/users/user.view.js';
 import { createUser, deleteUser, getUser as findUser, requireUser, updateUser } from '../../modules/users/user.service.js';
 import { ScimError } from '../errors.js';
@@ -148,7 +149,7 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
       where: 'u.tenant_id = ? and u.deleted_at is null',
       filterSchema: userFilterSchema(us.customUrn, us.customDecls),
       // kept by triggers (migration user_counts): an import's every page would otherwise count the tenant
-      unfilteredTotal: 'select coalesce(sum(c.live), 0) from user_counts c where c.tenant_id = ?',
+      unfilteredTotal: LIVE_USER_COUNT,
       withColumns: USER_RELATION_COLUMNS,
     },
     params,

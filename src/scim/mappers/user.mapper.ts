@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import type { TenantScope } from '../../kernel/scope.js';
-import { UUID_LIST, jsonList } from '../../infra/orm/sql.js';
+import { UUID_ARRAY, jsonList } from '../../infra/orm/sql.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
 import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
 import type { User } from '../../modules/users/user.entity.js';
@@ -17,33 +17,9 @@ export interface UserRelations {
   managerName: Map<string, string | null>;
 }
 
-/** Loads the relations of a page of users in one statement (three sub-selects), whatever the page size. */
-export async function loadUserRelations(scope: TenantScope, users: User[]): Promise<UserRelations> {
-  const rel: UserRelations = { teamName: new Map(), roles: new Map(), managerName: new Map() };
-  if (users.length === 0) return rel;
-  const teamIds = [...new Set(users.map((u) => u.teamId).filter((x): x is string => !!x))];
-  const managerIds = [...new Set(users.map((u) => u.managerId).filter((x): x is string => !!x))];
-  const [row] = await scope.em.execute<
-    Array<{ teams: Array<[string, string]>; roles: Array<[string, string, string]>; managers: Array<[string, string | null]> }>
-  >(
-    `select
-       (select coalesce(json_agg(json_build_array(t.id, t.name)), '[]') from teams t where t.tenant_id = ? and t.id in ${UUID_LIST}) as teams,
-       (select coalesce(json_agg(json_build_array(m.user_id, r.id, r.display_name) order by lower(r.display_name), r.id), '[]')
-          from role_members m join roles r on r.id = m.role_id and r.tenant_id = m.tenant_id
-         where m.tenant_id = ? and m.user_id in ${UUID_LIST}) as roles,
-       (select coalesce(json_agg(json_build_array(u.id, coalesce(u.display_name, nullif(concat_ws(' ', u.given_name, u.family_name), ''), u.user_name))), '[]')
-          from users u where u.tenant_id = ? and u.id in ${UUID_LIST}) as managers`,
-    [scope.tenantId, jsonList(teamIds), scope.tenantId, jsonList(users.map((u) => u.id)), scope.tenantId, jsonList(managerIds)],
-  );
-  for (const [id, name] of row.teams) rel.teamName.set(id, name);
-  for (const [userId, id, displayName] of row.roles) rel.roles.set(userId, [...(rel.roles.get(userId) ?? []), { id, displayName }]);
-  for (const [id, name] of row.managers) rel.managerName.set(id, name);
-  return rel;
-}
-
 /**
- * The same relations as columns of a users page (alias `u`), so that a list or lookup reads its page and
- * the page's relations in one statement; `relationsOfRows` reads them back.
+ * A user's relations as columns of a `users u` row (correlated sub-selects), so that a list or lookup reads
+ * its page and the page's relations in one statement; `relationsOfRows` reads them back.
  */
 export const USER_RELATION_COLUMNS = `
   (select t.name from teams t where t.tenant_id = u.tenant_id and t.id = u.team_id) as _team_name,
@@ -66,6 +42,16 @@ export function relationsOfRows(rows: Array<Record<string, unknown>>): UserRelat
       );
   }
   return rel;
+}
+
+/** The relations of users already loaded (single resources after a read or a write), in one statement. */
+export async function loadUserRelations(scope: TenantScope, users: User[]): Promise<UserRelations> {
+  if (users.length === 0) return relationsOfRows([]);
+  const rows = await scope.em.execute<Array<Record<string, unknown>>>(
+    `select u.id, u.team_id, u.manager_id, ${USER_RELATION_COLUMNS} from users u where u.tenant_id = ? and u.id = any(${UUID_ARRAY})`,
+    [scope.tenantId, jsonList(users.map((u) => u.id))],
+  );
+  return relationsOfRows(rows);
 }
 
 const put = (o: Json, k: string, v: unknown) => {

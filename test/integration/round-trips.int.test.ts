@@ -264,3 +264,63 @@ describe('the unfiltered total an import reads on every page', () => {
     expect(m.sql.filter((q) => /count\(\*\)/.test(q))).toEqual([]);
   });
 });
+
+describe("an Okta import's index pages", () => {
+  const ids = (res: { body: { Resources: Array<{ id: string }> } }) => res.body.Resources.map((r) => r.id);
+
+  it('continue after the previous page instead of skipping startIndex - 1 users, while no one joins or leaves', async () => {
+    const a = await app.createTenant();
+    const b = await app.createTenant();
+    const sa = scimClient(app.baseUrl, a.scimToken);
+    const sb = scimClient(app.baseUrl, b.scimToken);
+    for (let i = 0; i < 25; i++) expect((await sa.post('/Users', userBody(`import-${i}@x.test`))).status).toBe(201);
+    for (let i = 0; i < 12; i++) expect((await sb.post('/Users', userBody(`other-import-${i}@x.test`))).status).toBe(201);
+    const all = ids(await sa.get('/Users?count=100'));
+    expect(all).toHaveLength(25);
+
+    expect(ids(await sa.get('/Users?startIndex=1&count=10'))).toEqual(all.slice(0, 10));
+    let second: any;
+    const m = await statementsOf(async () => {
+      second = await sa.get('/Users?startIndex=11&count=10');
+    });
+    expect(second.body).toMatchObject({ totalResults: 25, startIndex: 11, itemsPerPage: 10 });
+    expect(ids(second)).toEqual(all.slice(10, 20));
+    const page = m.sql.filter((q) => /from users u/.test(q));
+    expect(page).toHaveLength(1);
+    expect(page[0]).toMatch(/u\.id > /);
+    expect(page[0]).not.toMatch(/offset/);
+    expect(m.statements).toBeLessThanOrEqual(4);
+
+    // another tenant at the same position has its own users, from its own offset
+    const other = await sb.get('/Users?startIndex=11&count=10');
+    expect(other.body).toMatchObject({ totalResults: 12, itemsPerPage: 2 });
+    expect(ids(other).every((id) => !all.includes(id))).toBe(true);
+
+    // someone on the first page leaves: every later position moves up by one, and the import sees that
+    expect((await sa.delete(`/Users/${all[3]}`)).status).toBe(204);
+    const now = all.filter((_, i) => i !== 3);
+    let third: any;
+    const moved = await statementsOf(async () => {
+      third = await sa.get('/Users?startIndex=21&count=10');
+    });
+    expect(third.body).toMatchObject({ totalResults: 24, startIndex: 21, itemsPerPage: 4 });
+    expect(ids(third)).toEqual(now.slice(20));
+    expect(moved.sql.some((q) => /offset/.test(q))).toBe(true);
+  });
+
+  it('take the offset when the next page is asked for first, or out of order', async () => {
+    const a = await app.createTenant();
+    const sa = scimClient(app.baseUrl, a.scimToken);
+    for (let i = 0; i < 8; i++) expect((await sa.post('/Users', userBody(`jump-${i}@x.test`))).status).toBe(201);
+    const all = ids(await sa.get('/Users?count=100'));
+    expect(ids(await sa.get('/Users?startIndex=5&count=2'))).toEqual(all.slice(4, 6));
+    expect(ids(await sa.get('/Users?startIndex=2&count=2'))).toEqual(all.slice(1, 3));
+    expect(ids(await sa.get('/Users?startIndex=7&count=5'))).toEqual(all.slice(6));
+    // the same page asked twice (an IdP's retry) is the same page
+    expect(ids(await sa.get('/Users?startIndex=4&count=3'))).toEqual(all.slice(3, 6));
+    expect(ids(await sa.get('/Users?startIndex=4&count=3'))).toEqual(all.slice(3, 6));
+    // past the end after a continued page: still the total
+    expect(ids(await sa.get('/Users?startIndex=7&count=2'))).toEqual(all.slice(6, 8));
+    expect((await sa.get('/Users?startIndex=9&count=2')).body).toMatchObject({ totalResults: 8, itemsPerPage: 0, Resources: [] });
+  });
+});

@@ -33,6 +33,9 @@ const NONE = '00000000-0000-0000-0000-000000000000';
 /** The tenant's number of live users (`?`: the tenant), kept by triggers (migration user_counts): O(1). */
 export const LIVE_USER_COUNT = 'select coalesce(sum(c.live), 0) from user_counts c where c.tenant_id = ?';
 
+/** A version of the tenant's set of live users (`?`: the tenant): it grows whenever one joins or leaves (migration user_changes). */
+export const LIVE_USER_VERSION = 'select coalesce(sum(c.changes), 0) from user_counts c where c.tenant_id = ?';
+
 /** Live users of the tenant matching the criteria, one Relay page. */
 export async function searchUsers(scope: TenantScope, criteria: UserCriteria, args: PageArgs): Promise<Page<User>> {
   const where = ['u.tenant_id = ?', 'u.deleted_at is null'];

@@ -198,9 +198,15 @@ export interface ListPage {
  * One page of a resource collection, shared by /Users and /Groups: the filter compiled to SQL, then
  * either a cursor page (RFC 9865, default order) or an index page (RFC 7644 §3.4.2.4). An index page
  * takes its ids first and then their rows: unfiltered, the ids come from an index-only scan, so skipping
- * startIndex - 1 resources costs index entries, not wide rows (Okta's import). The total travels with
- * the page (a window count over the filtered ids, computed before the limit), so a lookup by userName
- * is one statement; only a page past the end counts separately.
+ * startIndex - 1 resources costs index entries, not wide rows. The total travels with the page (a window
+ * count over the filtered ids, computed before the limit), so a lookup by userName is one statement; only
+ * a page past the end counts separately.
+ *
+ * Okta's import asks for every index page of the unfiltered collection in turn, and an `offset` costs
+ * PostgreSQL every entry before the page. Where the collection keeps a version of its members
+ * (`unfilteredVersion`), the page remembers where it ended, and the next page of the same tenant continues
+ * after that id (an index range scan, the same cost at any position) if the version has not moved in
+ * between; otherwise, or in another process, it takes the offset.
  */
 export async function fetchListPage(
   scope: TenantScope,
@@ -211,6 +217,8 @@ export async function fetchListPage(
     filterSchema: FilterSchema;
     /** An O(1) statement for the unfiltered total (`?` is the tenant), where the collection keeps one. */
     unfilteredTotal?: string;
+    /** An O(1) statement for a version of the unfiltered collection's members (`?` is the tenant): it moves whenever one joins or leaves. */
+    unfilteredVersion?: string;
     /** More columns of each row (correlated sub-selects on the alias, no placeholders): the page's relations, read with it. */
     withColumns?: string;
   },
@@ -258,14 +266,67 @@ export async function fetchListPage(
   if (params.count === 0) return { rows: [], totalResults: await count(), startIndex: params.startIndex };
   const dir = params.descending ? 'desc' : 'asc';
   const order = params.sortBy ? `${compileSortBy(params.sortBy, filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
-  // The total travels with the page: the kept one, or a window count over the filtered ids (before the limit).
-  const rows = await scope.em.execute<Array<Record<string, unknown> & { _total: string }>>(
-    `select ${cols}, ${kept ? `(${kept})` : 'page._total'} as _total from ${table} ${a}
-       join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
-      where ${a}.tenant_id = ? order by ${order}`,
-    [...(kept ? [scope.tenantId] : []), ...args, params.count, params.startIndex - 1, scope.tenantId],
-  );
+  // Unfiltered in the default order, a page can continue where the previous one ended (see above).
+  const version = kept && !params.sortBy ? source.unfilteredVersion : undefined;
+  const positionKey = `${table}:${scope.tenantId}`;
+  const after = version && params.startIndex > 1 ? positions.take(positionKey, params.startIndex) : undefined;
+  type Row = Record<string, unknown> & { _total: string; _version?: string };
+  let rows: Row[] = [];
+  if (after) {
+    // Empty when the version has moved (or the page is past the end): then the offset decides.
+    rows = await scope.em.execute<Row[]>(
+      `select ${cols}, (${kept}) as _total, (${version}) as _version from ${table} ${a}
+         join (select ${a}.id from ${table} ${a} where ${where} and ${a}.id > ? and (${version}) = ?::bigint order by ${a}.id limit ?) page on page.id = ${a}.id
+        where ${a}.tenant_id = ? order by ${a}.id`,
+      [scope.tenantId, scope.tenantId, ...args, after.id, scope.tenantId, after.version, params.count, scope.tenantId],
+    );
+  }
+  if (rows.length === 0) {
+    // The total travels with the page: the kept one, or a window count over the filtered ids (before the limit).
+    rows = await scope.em.execute<Row[]>(
+      `select ${cols}, ${kept ? `(${kept})` : 'page._total'} as _total${version ? `, (${version}) as _version` : ''} from ${table} ${a}
+         join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
+        where ${a}.tenant_id = ? order by ${order}`,
+      [
+        ...(kept ? [scope.tenantId] : []),
+        ...(version ? [scope.tenantId] : []),
+        ...args,
+        params.count,
+        params.startIndex - 1,
+        scope.tenantId,
+      ],
+    );
+  }
+  const last = rows[rows.length - 1];
+  if (version && last?._version !== undefined)
+    positions.remember(positionKey, params.startIndex + rows.length, { id: String(last.id), version: String(last._version) });
   // No row: nothing matches (startIndex 1), or the page is past the end and only a count can tell the total.
   const totalResults = rows.length > 0 ? Number(rows[0]._total) : params.startIndex === 1 ? 0 : await count();
-  return { rows: rows.map(({ _total, ...row }) => row), totalResults, startIndex: params.startIndex };
+  return { rows: rows.map(({ _total, _version, ...row }) => row), totalResults, startIndex: params.startIndex };
 }
+
+/**
+ * Where recent index pages ended, per collection and tenant: the id of the resource at position
+ * `startIndex - 1` and the collection's version then. In the process, bounded (oldest first out): a miss
+ * only means an `offset`. An entry is taken once; the page that uses it leaves the next one.
+ */
+class PagePositions {
+  private readonly entries = new Map<string, { id: string; version: string }>();
+  constructor(private readonly max: number) {}
+
+  take(collection: string, startIndex: number): { id: string; version: string } | undefined {
+    const key = `${collection}:${startIndex}`;
+    const hit = this.entries.get(key);
+    if (hit) this.entries.delete(key);
+    return hit;
+  }
+
+  remember(collection: string, startIndex: number, at: { id: string; version: string }): void {
+    const key = `${collection}:${startIndex}`;
+    this.entries.delete(key);
+    this.entries.set(key, at);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+const positions = new PagePositions(10_000);

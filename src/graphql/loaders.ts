@@ -5,8 +5,10 @@ import type { Role } from '../modules/roles/role.entity.js';
 import { Role as RoleEntity } from '../modules/roles/role.entity.js';
 import type { Team } from '../modules/teams/team.entity.js';
 import { Team as TeamEntity } from '../modules/teams/team.entity.js';
+import { teamView } from '../modules/teams/team.view.js';
 import type { User } from '../modules/users/user.entity.js';
 import { roleIdsByUserIds, usersByIds } from '../modules/users/user.queries.js';
+import { UUID_LIST, jsonList } from '../infra/orm/sql.js';
 
 /**
  * Per-request batch loaders, all keyed inside the request's tenant: one query per level of a nested
@@ -32,6 +34,19 @@ async function byIds<T extends { id: string }>(
   return ids.map((id) => map.get(id) ?? null);
 }
 
+/** Teams by id as read-only views (a query's loader): no entity to hydrate and compare at commit. */
+async function teamViewsByIds(scope: TenantScope, ids: readonly string[]): Promise<Array<Team | null>> {
+  const valid = ids.filter(isUuid);
+  const rows = valid.length
+    ? await scope.em.execute<Array<Record<string, unknown>>>(`select t.* from teams t where t.tenant_id = ? and t.id in ${UUID_LIST}`, [
+        scope.tenantId,
+        jsonList(valid),
+      ])
+    : [];
+  const map = new Map(rows.map((r) => [String(r.id), teamView(r)]));
+  return ids.map((id) => map.get(id) ?? null);
+}
+
 /** `readOnly`: whether the request turned out to be a query (known once Apollo parsed it, before any loader runs). */
 export function createLoaders(scope: TenantScope | null, readOnly: () => boolean = () => false): Loaders {
   const need = (): TenantScope => {
@@ -40,7 +55,9 @@ export function createLoaders(scope: TenantScope | null, readOnly: () => boolean
   };
   return {
     user: new DataLoader((ids) => usersByIds(need(), ids, { views: readOnly() }), { maxBatchSize: 1000 }),
-    team: new DataLoader((ids) => byIds<Team>(need(), TeamEntity, ids), { maxBatchSize: 1000 }),
+    team: new DataLoader((ids) => (readOnly() ? teamViewsByIds(need(), ids) : byIds<Team>(need(), TeamEntity, ids)), {
+      maxBatchSize: 1000,
+    }),
     role: new DataLoader((ids) => byIds<Role>(need(), RoleEntity, ids), { maxBatchSize: 1000 }),
     roleIdsOfUser: new DataLoader((ids) => roleIdsByUserIds(need(), ids), { maxBatchSize: 1000 }),
   };

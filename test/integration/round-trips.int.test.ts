@@ -1,3 +1,4 @@
+import { toGlobalId } from '../../src/graphql/ids.js';
 import { ENTERPRISE, USER_SCHEMA, patchOp, scimClient, type ScimClient } from '../setup/scim-client.js';
 import { measureSql } from '../setup/sql-counter.js';
 import { startTestApp, type TestApp, type TestTenant } from '../setup/test-app.js';
@@ -32,6 +33,15 @@ async function statementsOf(fn: () => Promise<void>) {
   const m = await measureSql(app, fn);
   expect(m.statements).toBeGreaterThanOrEqual(3);
   return m;
+}
+
+/** Until the application sends nothing for 50 ms (work that follows a response, such as the access log's). */
+async function quiet() {
+  for (let i = 0; i < 40; i++) {
+    const idle = await measureSql(app, () => new Promise((r) => setTimeout(r, 50)));
+    if (idle.statements === 0) return;
+  }
+  throw new Error('the application never went quiet');
 }
 
 describe('SCIM requests IdPs send most', () => {
@@ -183,6 +193,62 @@ describe('GraphQL users connection', () => {
     );
     expect(renamed.data.updateUser.userErrors).toEqual([]);
     expect((await names('')).nodes[0].userName).toBe('z1@x.test');
+  });
+});
+
+describe('a GraphQL users page with managers and teams', () => {
+  it('reads them with the page, in one statement, by any selection path; a mutation leaves them to the loaders', async () => {
+    const other = await app.createTenant();
+    const so = scimClient(app.baseUrl, other.scimToken);
+    const boss = await so.post('/Users', userBody('la-boss@x.test', { displayName: 'Boss', [ENTERPRISE]: { department: 'Sales' } }));
+    const gone = await so.post('/Users', userBody('la-gone@x.test', { [ENTERPRISE]: { department: 'Sales' } }));
+    for (const [u, m] of [
+      ['la-a@x.test', boss.body.id],
+      ['la-b@x.test', gone.body.id],
+    ])
+      expect((await so.post('/Users', userBody(u, { [ENTERPRISE]: { department: 'Support', manager: { value: m } } }))).status).toBe(201);
+    expect((await so.post('/Users', userBody('la-c@x.test', { [ENTERPRISE]: {} }))).status).toBe(201);
+    expect((await so.delete(`/Users/${gone.body.id}`)).status).toBe(204);
+
+    const expected = {
+      'la-a@x.test': { manager: { userName: 'la-boss@x.test', displayName: 'Boss' }, team: { __typename: 'Team', name: 'Support' } },
+      'la-b@x.test': { manager: null, team: { __typename: 'Team', name: 'Support' } },
+      'la-boss@x.test': { manager: null, team: { __typename: 'Team', name: 'Sales' } },
+      'la-c@x.test': { manager: null, team: null },
+    };
+    const shapes = [
+      `{ users(first: 10) { nodes { userName manager { userName displayName } team { __typename name } } } }`,
+      `{ users(first: 10) { edges { node { ...U } } } } fragment U on User { userName ... on User { manager { userName displayName } team { __typename name } } }`,
+    ];
+    // the first GraphQL request of a tenant looks up its slug for the access log, once, after its response
+    expect((await other.raw<any>(`{ users(first: 1) { nodes { id } } }`)).errors).toBeUndefined();
+    await quiet();
+    for (const query of shapes) {
+      let res: any;
+      const m = await statementsOf(async () => {
+        res = await other.raw<any>(query);
+      });
+      expect(res.errors).toBeUndefined();
+      const nodes = res.data.users.nodes ?? res.data.users.edges.map((e: { node: unknown }) => e.node);
+      expect(Object.fromEntries(nodes.map(({ userName, ...rest }: any) => [userName, rest]))).toEqual(expected);
+      // door, begin + enter, the page with managers and teams, commit
+      expect(m.statements).toBeLessThanOrEqual(4);
+      expect(m.sql.filter((q) => /from teams/.test(q) && !/row_to_json/.test(q))).toEqual([]);
+    }
+
+    // a team read through the page is a Team to the Node interface as well
+    const teamId = (await other.raw<any>(`{ users(first: 1) { nodes { team { id } } } }`)).data.users.nodes[0].team.id;
+    const node = await other.raw<any>(`query ($id: ID!) { node(id: $id) { __typename ... on Team { name } } }`, { id: teamId });
+    expect(node.data.node).toEqual({ __typename: 'Team', name: expect.any(String) });
+
+    const mutation = await other.raw<any>(
+      `mutation ($id: ID!) { updateUser(id: $id, input: { title: "Lead" }) { user { directReports(first: 5) { nodes { userName manager { userName } team { name } } } } } }`,
+      { id: toGlobalId('User', boss.body.id) },
+    );
+    expect(mutation.errors).toBeUndefined();
+    expect(mutation.data.updateUser.user.directReports.nodes).toEqual([
+      { userName: 'la-a@x.test', manager: { userName: 'la-boss@x.test' }, team: { name: 'Support' } },
+    ]);
   });
 });
 

@@ -1,7 +1,11 @@
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import type { TenantScope } from '../../kernel/scope.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { PageArgs } from '../../kernel/pagination.js';
+import { searchUsers, type UserCriteria } from '../../modules/users/user.queries.js';
 import type { GraphQLContext } from '../context.js';
-import { UserErrorCode, type UserError } from '../types/common.js';
+import { selectedFields } from '../lookahead.js';
+import { UserErrorCode, toConnection, type UserError } from '../types/common.js';
 
 /** The caller's tenant scope; operator keys have none and get FORBIDDEN. */
 export function tenantScope(ctx: GraphQLContext): TenantScope {
@@ -36,4 +40,22 @@ export async function runMutation<P extends object>(
     }
     throw err;
   }
+}
+
+/**
+ * A users connection as a resolver returns it. In a query, the managers and teams its nodes select come
+ * with the page (one statement, graphql/lookahead.ts) and wait in the request's loaders, so the `manager`
+ * and `team` field resolvers find them there instead of loading them in two more round trips. A mutation
+ * leaves them to the loaders, whose entities a later mutation of the same document may change.
+ */
+export async function usersConnection(ctx: GraphQLContext, info: GraphQLResolveInfo, criteria: UserCriteria, page: PageArgs) {
+  const selected = ctx.operation.readOnly
+    ? new Set([...selectedFields(info, ['nodes']), ...selectedFields(info, ['edges', 'node'])])
+    : null;
+  const result = await searchUsers(tenantScope(ctx), criteria, page, {
+    with: { manager: selected?.has('manager'), team: selected?.has('team') },
+  });
+  for (const [id, manager] of result.related.managers) ctx.loaders.user.prime(id, manager);
+  for (const [id, team] of result.related.teams) ctx.loaders.team.prime(id, team);
+  return toConnection(result);
 }

@@ -1,9 +1,9 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Permission } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
 import { Role as RoleEntity } from '../../modules/roles/role.entity.js';
 import { assignRole, createRole, deleteRole, requireRole, unassignRole, updateRole } from '../../modules/roles/role.service.js';
-import { searchUsers } from '../../modules/users/user.queries.js';
 import type { GraphQLContext } from '../context.js';
 import { idOf, toGlobalId } from '../ids.js';
 import { toConnection } from '../types/common.js';
@@ -17,7 +17,7 @@ import {
   UserConnection,
 } from '../types/directory.js';
 import { CreateRoleInput, UpdateRoleInput } from '../types/inputs.js';
-import { runMutation, tenantScope } from './helpers.js';
+import { runMutation, tenantScope, usersConnection } from './helpers.js';
 
 const roleId = (id: string) => idOf(id, 'Role') ?? 'unknown';
 const userIds = (ids: string[]) => ids.map((id) => idOf(id, 'User') ?? id);
@@ -58,8 +58,8 @@ export class RoleResolver {
   }
 
   @FieldResolver(() => UserConnection, { description: 'Holders of the role.' })
-  async members(@Root() r: RoleEntity, @Ctx() ctx: GraphQLContext, @Args() page: ConnectionArgs) {
-    return toConnection(await searchUsers(tenantScope(ctx), { roleId: r.id }, page));
+  async members(@Root() r: RoleEntity, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo, @Args() page: ConnectionArgs) {
+    return usersConnection(ctx, info, { roleId: r.id }, page);
   }
 
   @Authorized(Permission.DIRECTORY_WRITE)

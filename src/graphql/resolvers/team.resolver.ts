@@ -1,15 +1,15 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Permission } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
 import { Team as TeamEntity } from '../../modules/teams/team.entity.js';
 import { createTeam, deleteTeam, updateTeam } from '../../modules/teams/team.service.js';
-import { searchUsers } from '../../modules/users/user.queries.js';
 import type { GraphQLContext } from '../context.js';
 import { idOf, toGlobalId } from '../ids.js';
 import { toConnection } from '../types/common.js';
 import { ConnectionArgs, DeletePayload, Team, TeamConnection, TeamPayload, UserConnection } from '../types/directory.js';
 import { CreateTeamInput, UpdateTeamInput } from '../types/inputs.js';
-import { runMutation, tenantScope } from './helpers.js';
+import { runMutation, tenantScope, usersConnection } from './helpers.js';
 
 const teamId = (id: string | null | undefined) => (id == null ? id : (idOf(id, 'Team') ?? 'unknown'));
 
@@ -57,8 +57,8 @@ export class TeamResolver {
   }
 
   @FieldResolver(() => UserConnection, { description: 'Members (users whose team this is).' })
-  async members(@Root() t: TeamEntity, @Ctx() ctx: GraphQLContext, @Args() page: ConnectionArgs) {
-    return toConnection(await searchUsers(tenantScope(ctx), { teamId: t.id }, page));
+  async members(@Root() t: TeamEntity, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo, @Args() page: ConnectionArgs) {
+    return usersConnection(ctx, info, { teamId: t.id }, page);
   }
 
   @FieldResolver(() => Int)

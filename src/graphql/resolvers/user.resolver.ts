@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../../kernel/pagination.js';
 import { Permission } from '../../kernel/scope.js';
@@ -6,7 +7,6 @@ import { listAuditEvents } from '../../modules/audit/audit.queries.js';
 import { managerChain, subtreePage } from '../../modules/org/org.repository.js';
 import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
 import type { User as UserEntity } from '../../modules/users/user.entity.js';
-import { searchUsers } from '../../modules/users/user.queries.js';
 import { createUser, deactivateUser, deleteUser, eraseUser, reactivateUser, updateUser } from '../../modules/users/user.service.js';
 import type { GraphQLContext } from '../context.js';
 import { idOf, toGlobalId } from '../ids.js';
@@ -29,7 +29,7 @@ import {
   UserPayload,
 } from '../types/directory.js';
 import { CreateUserInput, ManagerRefInput, UpdateUserInput, type UserFieldsInput } from '../types/inputs.js';
-import { runMutation, tenantScope } from './helpers.js';
+import { runMutation, tenantScope, usersConnection } from './helpers.js';
 
 const SIMPLE_FIELDS = [
   'externalId',
@@ -100,13 +100,14 @@ export class UserResolver {
   @Query(() => UserConnection, { description: 'Users of the tenant (deleted ones excluded), filtered and ordered.' })
   async users(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Args() page: ConnectionArgs,
     @Arg('filter', () => UserFilter, { nullable: true }) filter?: UserFilter | null,
     @Arg('orderBy', () => UserOrder, { nullable: true }) orderBy?: UserOrder | null,
   ) {
-    const scope = tenantScope(ctx);
-    const result = await searchUsers(
-      scope,
+    return usersConnection(
+      ctx,
+      info,
       {
         active: filter?.active,
         teamId: filter?.teamId ? (idOf(filter.teamId, 'Team') ?? 'none') : null,
@@ -118,7 +119,6 @@ export class UserResolver {
       },
       page,
     );
-    return toConnection(result);
   }
 
   @Authorized(Permission.DIRECTORY_READ)
@@ -187,8 +187,8 @@ export class UserResolver {
   }
 
   @FieldResolver(() => UserConnection)
-  async directReports(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext, @Args() page: ConnectionArgs) {
-    return toConnection(await searchUsers(tenantScope(ctx), { managerId: u.id }, page));
+  async directReports(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo, @Args() page: ConnectionArgs) {
+    return usersConnection(ctx, info, { managerId: u.id }, page);
   }
 
   @FieldResolver(() => [User], { description: 'The managers above this user, nearest first, up to the top.' })

@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
 import type { Page } from '../../kernel/pagination.js';
+import { TeamView } from '../../modules/teams/team.view.js';
 import { UserView } from '../../modules/users/user.view.js';
 
 export { GraphQLJSONObject };
@@ -8,8 +9,8 @@ export { GraphQLJSONObject };
 @InterfaceType({
   description: 'An object with an opaque, globally unique id (Relay Object Identification).',
   // Resolvers return entities (User, Team, Role, …) whose class names are the GraphQL type names, or
-  // read-only user views (modules/users/user.view.ts).
-  resolveType: (value: object) => (value instanceof UserView ? 'User' : value.constructor.name),
+  // read-only views of users and teams (infra/orm/views.ts).
+  resolveType: (value: object) => (value instanceof UserView ? 'User' : value instanceof TeamView ? 'Team' : value.constructor.name),
 })
 export abstract class Node {
   @Field(() => ID, { description: 'Opaque global id.' })

@@ -5,6 +5,8 @@ import type { TenantScope } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
 import { User } from './user.entity.js';
 import { userView } from './user.view.js';
+import type { Team } from '../teams/team.entity.js';
+import { teamView } from '../teams/team.view.js';
 
 export type UserOrder = 'NAME' | 'CREATED_AT' | 'UPDATED_AT';
 
@@ -36,8 +38,30 @@ export const LIVE_USER_COUNT = 'select coalesce(sum(c.live), 0) from user_counts
 /** A version of the tenant's set of live users (`?`: the tenant): it grows whenever one joins or leaves (migration user_changes). */
 export const LIVE_USER_VERSION = 'select coalesce(sum(c.changes), 0) from user_counts c where c.tenant_id = ?';
 
-/** Live users of the tenant matching the criteria, one Relay page. */
-export async function searchUsers(scope: TenantScope, criteria: UserCriteria, args: PageArgs): Promise<Page<User>> {
+/** What a page of users may bring along, read in the page's own statement (a GraphQL resolver's look-ahead). */
+export interface UserPageWith {
+  manager?: boolean;
+  team?: boolean;
+}
+
+/** The managers and teams of a page's users, by id (null: the user's manager is gone), when asked for. */
+export interface UserPageRelated {
+  managers: Map<string, User | null>;
+  teams: Map<string, Team>;
+}
+
+// Each row's manager and team as JSON (views are built from them): a correlated sub-select per row, evaluated
+// for the page's rows only (PostgreSQL computes such columns after the limit).
+const WITH_MANAGER = `(select row_to_json(m) from users m where m.tenant_id = u.tenant_id and m.id = u.manager_id and m.deleted_at is null) as _manager`;
+const WITH_TEAM = `(select row_to_json(t) from teams t where t.tenant_id = u.tenant_id and t.id = u.team_id) as _team`;
+
+/** Live users of the tenant matching the criteria, one Relay page; with their managers and teams if asked. */
+export async function searchUsers(
+  scope: TenantScope,
+  criteria: UserCriteria,
+  args: PageArgs,
+  opts: { with?: UserPageWith } = {},
+): Promise<Page<User> & { related: UserPageRelated }> {
   const where = ['u.tenant_id = ?', 'u.deleted_at is null'];
   const params: unknown[] = [scope.tenantId];
   if (criteria.active != null) {
@@ -67,7 +91,7 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
   const page = await keysetPage<Record<string, unknown>>(
     scope.em,
     {
-      select: 'u.*',
+      select: ['u.*', ...(opts.with?.manager ? [WITH_MANAGER] : []), ...(opts.with?.team ? [WITH_TEAM] : [])].join(', '),
       from: `from users u where ${where.join(' and ')}`,
       params,
       alias: 'u',
@@ -80,7 +104,13 @@ export async function searchUsers(scope: TenantScope, criteria: UserCriteria, ar
     },
     args,
   );
-  return { ...page, nodes: page.nodes.map(userView) };
+  const related: UserPageRelated = { managers: new Map(), teams: new Map() };
+  for (const row of page.nodes) {
+    if (opts.with?.manager && row.manager_id)
+      related.managers.set(String(row.manager_id), row._manager ? userView(row._manager as Record<string, unknown>) : null);
+    if (opts.with?.team && row._team) related.teams.set(String(row.team_id), teamView(row._team as Record<string, unknown>));
+  }
+  return { ...page, nodes: page.nodes.map(userView), related };
 }
 
 /**

@@ -1,0 +1,33 @@
+/**
+ * Read-only views of rows (issue 4, docs/performance.md): an entity's fields in a plain object of a
+ * marker class, without what a managed entity carries (per-instance property accessors, an identity-map
+ * entry, a snapshot the unit of work compares at commit). On read paths that bookkeeping cost more CPU
+ * than the query. A view is never persisted: writes load the entity.
+ */
+
+interface SchemaMeta {
+  meta: { properties: Record<string, { type?: unknown }> };
+}
+
+const snake = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const isDateTime = (type: unknown) => typeof type === 'function' && type.name === 'DateTimeType';
+
+/** A timestamp as the driver returns it (text: `2026-11-22 10:00:00.123456+00`, or ISO 8601 inside JSON) → a Date. */
+export const parseTimestamp = (t: unknown): Date | null => (t == null ? null : t instanceof Date ? t : new Date(String(t)));
+
+/**
+ * The function that turns a row of the entity's table (`select x.*`, or `row_to_json(x)`: snake_case
+ * columns, timestamps as text) into a view: every persisted property of the schema, in its column's name
+ * (MikroORM's underscore naming), timestamps parsed.
+ */
+export function rowView<T>(schema: SchemaMeta, View: new () => object): (row: Record<string, unknown>) => T {
+  const props = Object.entries(schema.meta.properties);
+  const plain = props.filter(([, p]) => !isDateTime(p.type)).map(([prop]) => [prop, snake(prop)] as const);
+  const times = props.filter(([, p]) => isDateTime(p.type)).map(([prop]) => [prop, snake(prop)] as const);
+  return (row) => {
+    const v = new View() as Record<string, unknown>;
+    for (const [prop, column] of plain) v[prop] = row[column] ?? null;
+    for (const [prop, column] of times) v[prop] = parseTimestamp(row[column]);
+    return v as T;
+  };
+}

@@ -81,9 +81,18 @@ function entryArgs(entry: string): string[] {
   return ['--import', './scripts/register.js', entry];
 }
 
+/**
+ * The node flags the service runs with in production (`npm run start:dist`, the Dockerfile): the bench
+ * measures the server as it is shipped, e.g. with its bounded heap.
+ */
+export const SERVER_NODE_FLAGS: string[] =
+  (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:dist'].match(
+    /--[a-z-]+=\S+/g,
+  ) ?? [];
+
 /** An entry point of this project run as node itself (so its pid is the server's, not npm's). */
-function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const child = spawn(process.execPath, [...entryArgs(entry), ...args], {
+function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, nodeFlags: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeFlags, ...entryArgs(entry), ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -132,7 +141,7 @@ async function stopChild(child: ChildProcess, graceMs = 30_000): Promise<void> {
   }
 }
 
-/** Starts `node --import ./scripts/register.js src/main.ts` and waits for /healthz. */
+/** Starts Roster (the compiled build, or the sources with `--source`) with the production node flags, and waits for /healthz. */
 export async function startRoster(
   label: string,
   db: DbTarget,
@@ -141,7 +150,7 @@ export async function startRoster(
 ): Promise<ServerProcess> {
   const port = await freePort();
   const logFile = path.join(logDir, `${label}.log`);
-  const child = spawnTs('src/main.ts', [], rosterEnv(db, port, extraEnv), logFile);
+  const child = spawnTs('src/main.ts', [], rosterEnv(db, port, extraEnv), logFile, SERVER_NODE_FLAGS);
   await waitHealthy(label, child, port, logFile);
   return { label, port, pid: child.pid as number, logFile, stop: () => stopChild(child) };
 }

@@ -187,7 +187,11 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       ctx.set('X-RateLimit-Remaining', String(Math.max(0, Math.floor(door.remaining))));
     }
     const deadline = ctx.state.deadline as Deadline | undefined;
-    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em, entered) => {
+    // A document that cannot hold a mutation (the word appears nowhere in it) writes nothing: a read-only
+    // transaction (see inDoorTransaction). Apollo parses it later; anything unclear commits as usual.
+    const document = ctx.method === 'GET' ? ctx.query.query : (ctx.request as { body?: { query?: unknown } }).body?.query;
+    const readOnly = typeof document === 'string' && !/mutation|subscription/i.test(document);
+    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs, readOnly }, async (em, entered) => {
       primeCustomAttributes(em, entered.customAttributes);
       const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
       const operation = { readOnly: false };

@@ -390,3 +390,47 @@ describe("an Okta import's index pages", () => {
     expect((await sa.get('/Users?startIndex=9&count=2')).body).toMatchObject({ totalResults: 8, itemsPerPage: 0, Resources: [] });
   });
 });
+
+describe('reads', () => {
+  const begins = (sql: string[]) => sql.filter((q) => /^begin\b/.test(q)).map((q) => q.split(';')[0]);
+
+  it('run in read-only transactions (PostgreSQL refuses a write in them); writes and unclear documents do not', async () => {
+    const lookup = await statementsOf(async () => {
+      expect((await scim.get(`/Users?filter=${encodeURIComponent('userName eq "rt-ic@x.test"')}`)).status).toBe(200);
+    });
+    expect(begins(lookup.sql)).toEqual(['begin read only']);
+    const search = await statementsOf(async () => {
+      expect(
+        (await scim.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], count: 1 })).status,
+      ).toBe(200);
+    });
+    expect(begins(search.sql)).toEqual(['begin read only']);
+    const query = await statementsOf(async () => {
+      expect((await t.raw(`{ users(first: 1) { nodes { userName } } }`)).errors).toBeUndefined();
+    });
+    expect(begins(query.sql)).toEqual(['begin read only']);
+
+    const create = await statementsOf(async () => {
+      expect((await scim.post('/Users', userBody('rt-readonly@x.test'))).status).toBe(201);
+    });
+    expect(begins(create.sql)).toEqual(['begin']);
+    const unclear = await statementsOf(async () => {
+      expect((await t.raw(`{ users(first: 1, filter: { search: "mutation" }) { nodes { userName } } }`)).errors).toBeUndefined();
+    });
+    expect(begins(unclear.sql)).toEqual(['begin']);
+  });
+
+  it('commit shortly after, leaving no connection inside a transaction', async () => {
+    const gets = await Promise.all(Array.from({ length: 24 }, () => scim.get('/Users?count=5')));
+    expect(gets.map((r) => r.status)).toEqual(gets.map(() => 200));
+    let open = -1;
+    for (let i = 0; i < 40 && open !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const [row] = await app.sql<{ n: string }>(
+        `select count(*) as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%' and pid <> pg_backend_pid()`,
+      );
+      open = Number(row.n);
+    }
+    expect(open).toBe(0);
+  });
+});

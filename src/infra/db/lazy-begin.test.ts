@@ -1,4 +1,4 @@
-import { deferBegin, dropDeferredBegin } from './lazy-begin.js';
+import { READ_ONLY_MARK, deferBegin, dropDeferredBegin, flushDeferredCommit, hasDeferredCommit } from './lazy-begin.js';
 
 /** A pg client stand-in that records what would go over the wire and answers like node-postgres. */
 function fakeClient() {
@@ -62,5 +62,63 @@ describe('deferBegin', () => {
       (client.query as (t: string, v: unknown[], cb: (e: unknown, r: unknown) => void) => unknown)('select 5', [], resolve),
     );
     expect(sent.map((s) => s.text)).toEqual(['select 2', "select 'begin'", 'select 3', 'select 4', 'select 5']);
+  });
+});
+
+describe('a read-only transaction', () => {
+  it('is begun read only, and its commit travels with the next statement', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin');
+    await client.query(`select * from roster_enter('t') ${READ_ONLY_MARK}`);
+    await client.query('select 1');
+    await expect(client.query('commit')).resolves.toMatchObject({ command: 'COMMIT' });
+    expect(hasDeferredCommit(client)).toBe(true);
+    deferBegin(client); // the next checkout
+    await client.query('begin');
+    const r = await client.query('select 2');
+    expect(r).toMatchObject({ command: 'SELECT', rows: [{ s: 'select 2' }] });
+    await client.query('commit'); // not read-only: sent at once
+    expect(sent.map((s) => s.text)).toEqual([
+      `begin read only; select * from roster_enter('t') ${READ_ONLY_MARK}`,
+      'select 1',
+      'commit; begin; select 2',
+      'commit',
+    ]);
+    expect(hasDeferredCommit(client)).toBe(false);
+  });
+
+  it('sends its commit alone before a statement with bind parameters, or when flushed', async () => {
+    const { client, sent } = fakeClient();
+    for (const next of [() => client.query('select $1::int', [1]), async () => flushDeferredCommit(client)]) {
+      await client.query('begin');
+      await client.query(`select 1 ${READ_ONLY_MARK}`);
+      await client.query('commit');
+      await next();
+      flushDeferredCommit(client); // nothing left to flush
+    }
+    expect(sent.map((s) => s.text)).toEqual([
+      `begin read only; select 1 ${READ_ONLY_MARK}`,
+      'commit',
+      'select $1::int',
+      `begin read only; select 1 ${READ_ONLY_MARK}`,
+      'commit',
+    ]);
+  });
+
+  it('rolls back at once, and a transaction after it is not read-only unless marked', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin');
+    await client.query(`select 1 ${READ_ONLY_MARK}`);
+    await client.query('rollback');
+    await client.query('begin');
+    await client.query('insert into t values (1)');
+    await client.query('commit');
+    expect(sent.map((s) => s.text)).toEqual([
+      `begin read only; select 1 ${READ_ONLY_MARK}`,
+      'rollback',
+      'begin; insert into t values (1)',
+      'commit',
+    ]);
+    expect(hasDeferredCommit(client)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * BEGIN travels with the transaction's first statement.
+ * BEGIN travels with the transaction's first statement; a read-only transaction's COMMIT travels with the
+ * connection's next statement.
  *
  * Kysely (under MikroORM) opens every transaction with a `begin` of its own, a round trip that returns
  * nothing; then come the transaction's statements, each a round trip too. On this kind of machine a round
@@ -7,10 +8,14 @@
  * per message), so a client defers a `begin` it is asked for and sends it in the same simple-protocol
  * message as the next statement (`begin; <statement>`), as PgJDBC and Npgsql do. PostgreSQL runs the two
  * in order; the answer is the statement's. A statement with bind parameters cannot share a simple-protocol
- * message: the `begin` then goes first, alone, as before.
+ * message: the `begin` then goes first, alone, as before. Nothing else changes: the statement fails or
+ * succeeds inside the transaction exactly as it would have after a separate `begin` (a failure leaves the
+ * transaction aborted, and the caller rolls back).
  *
- * Nothing else changes: the statement fails or succeeds inside the transaction exactly as it would have
- * after a separate `begin` (a failure leaves the transaction aborted, and the caller rolls back).
+ * A transaction whose first statement carries READ_ONLY_MARK is begun `read only`, so PostgreSQL refuses
+ * any write in it. Its commit can change nothing and nothing waits for it, so the client answers the
+ * `commit` at once and sends it ahead of the connection's next statement (`commit; begin; <statement>`),
+ * or alone shortly after the connection went back to the pool if nobody took it (flushDeferredCommit).
  */
 
 interface QueryResultLike {
@@ -28,8 +33,17 @@ interface DeferringClient {
 
 const DEFERS = Symbol('roster.lazyBegin');
 const PENDING = Symbol('roster.pendingBegin');
-type State = DeferringClient & { [DEFERS]?: boolean; [PENDING]?: string | null };
+const READ_ONLY = Symbol('roster.readOnlyTransaction');
+const COMMIT_PENDING = Symbol('roster.pendingCommit');
+type State = DeferringClient & { [DEFERS]?: boolean; [PENDING]?: string | null; [READ_ONLY]?: boolean; [COMMIT_PENDING]?: boolean };
 const BEGIN = /^\s*begin(\s+(transaction|work|isolation level [a-z ]+|read (only|write)|(not )?deferrable|,)*)?\s*;?\s*$/i;
+const COMMIT = /^\s*(commit|end)(\s+(transaction|work))?\s*;?\s*$/i;
+const ROLLBACK = /^\s*(rollback|abort)\b/i;
+
+/** Put in a transaction's first statement (a comment): the transaction is begun `read only` and its commit deferred. */
+export const READ_ONLY_MARK = '/* roster:read-only */';
+
+const DONE = (command: string): QueryResultLike => ({ command, rowCount: null, rows: [], fields: [] });
 
 const noValues = (values: unknown) => values === undefined || (Array.isArray(values) && values.length === 0);
 
@@ -38,13 +52,36 @@ const noValues = (values: unknown) => values === undefined || (Array.isArray(val
  * statement): the next holder of the connection must not find itself inside that transaction.
  */
 export function dropDeferredBegin(client: object): void {
-  (client as State)[PENDING] = null;
+  const c = client as State;
+  c[PENDING] = null;
+  c[READ_ONLY] = false;
+}
+
+/** Whether the client holds back a read-only transaction's commit. */
+export const hasDeferredCommit = (client: object): boolean => Boolean((client as State)[COMMIT_PENDING]);
+
+/**
+ * Sends a deferred commit now (a connection that stayed in the pool; a read-only transaction left open
+ * would hold its table locks). Errors are the connection's: whoever uses it next sees them.
+ */
+export function flushDeferredCommit(client: object): void {
+  const c = client as State;
+  if (!c[COMMIT_PENDING]) return;
+  c[COMMIT_PENDING] = false;
+  // The class's query, not the deferring one: a begin deferred meanwhile by the next holder stays deferred.
+  ((Object.getPrototypeOf(c) as DeferringClient).query.call(c, 'commit') as Promise<unknown>).catch(() => undefined);
+}
+
+/** A connection that failed forgets its deferred commit (its transaction ended with it). */
+export function dropDeferredCommit(client: object): void {
+  (client as State)[COMMIT_PENDING] = false;
 }
 
 /** Makes the client defer `begin` (once per client; each checkout starts with nothing deferred). */
 export function deferBegin(client: DeferringClient): void {
   const c = client as State;
   c[PENDING] = null;
+  c[READ_ONLY] = false;
   if (c[DEFERS]) return;
   c[DEFERS] = true;
   // The class's query, looked up at each call (not bound once), so that a patch of the prototype (the test
@@ -55,21 +92,35 @@ export function deferBegin(client: DeferringClient): void {
     const simple = typeof text === 'string' && noValues(values) && callback === undefined;
     if (simple && !c[PENDING] && BEGIN.test(text)) {
       c[PENDING] = text.trim().replace(/;$/, '');
-      const result: QueryResultLike = { command: 'BEGIN', rowCount: null, rows: [], fields: [] };
-      return Promise.resolve(result);
+      c[READ_ONLY] = false;
+      return Promise.resolve(DONE('BEGIN'));
+    }
+    if (simple && c[READ_ONLY] && COMMIT.test(text)) {
+      c[READ_ONLY] = false;
+      c[COMMIT_PENDING] = true;
+      return Promise.resolve(DONE('COMMIT'));
+    }
+    if (typeof text === 'string' && ROLLBACK.test(text)) c[READ_ONLY] = false;
+    const prefix: string[] = [];
+    if (c[COMMIT_PENDING]) {
+      c[COMMIT_PENDING] = false;
+      // Not mergeable (bind parameters, or pg-pool's pool.query() with its callback): the commit goes
+      // first on its own; node-postgres queues the statement behind it.
+      if (!simple) (query('commit') as Promise<unknown>).catch(() => undefined);
+      else prefix.push('commit');
     }
     const begin = c[PENDING];
-    // A callback is pg-pool's own pool.query() on a fresh checkout: nothing can be pending for it.
-    if (!begin || callback !== undefined) {
-      c[PENDING] = null;
-      return query(text, values, callback);
-    }
     c[PENDING] = null;
-    if (simple) {
-      return (query(`${begin}; ${text}`) as Promise<QueryResultLike | QueryResultLike[]>).then((r) =>
-        Array.isArray(r) ? r[r.length - 1] : r,
-      );
+    // A callback is pg-pool's own pool.query() on a fresh checkout: no transaction of its own is pending.
+    if (begin && callback === undefined) {
+      const readOnly = simple && (text as string).includes(READ_ONLY_MARK);
+      if (readOnly) c[READ_ONLY] = true;
+      if (!simple) return (query(begin) as Promise<unknown>).then(() => query(text, values, callback));
+      prefix.push(readOnly ? `${begin} read only` : begin);
     }
-    return (query(begin) as Promise<unknown>).then(() => query(text, values, callback));
+    if (prefix.length === 0) return query(text, values, callback);
+    return (query(`${prefix.join('; ')}; ${text as string}`) as Promise<QueryResultLike | QueryResultLike[]>).then((r) =>
+      Array.isArray(r) ? r[r.length - 1] : r,
+    );
   };
 }

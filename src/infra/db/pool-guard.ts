@@ -14,7 +14,10 @@
  * pg-pool's "Release called on client which has already been released".
  */
 
-import { deferBegin, dropDeferredBegin } from './lazy-begin.js';
+import { deferBegin, dropDeferredBegin, dropDeferredCommit, flushDeferredCommit, hasDeferredCommit } from './lazy-begin.js';
+
+/** How long a connection back in the pool may hold a read-only transaction's deferred commit before it is sent alone. */
+const COMMIT_FLUSH_MS = 5;
 
 interface GuardedClient {
   release: (err?: Error | boolean) => void;
@@ -47,6 +50,8 @@ export function guardPool(pool: ConnectablePool): void {
         dropDeferredBegin(client);
         client.removeListener('end', lost);
         client.removeListener('error', lost);
+        if (err) dropDeferredCommit(client);
+        else if (hasDeferredCommit(client)) setTimeout(() => flushDeferredCommit(client), COMMIT_FLUSH_MS).unref();
         release(err);
       };
       client.once('end', lost);

@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { RequestTimeoutError, type Deadline } from '../../kernel/deadline.js';
+import { READ_ONLY_MARK } from '../db/lazy-begin.js';
 import { useTenantFilter } from './session.js';
 
 export interface DoorTransactionOptions {
@@ -8,6 +9,11 @@ export interface DoorTransactionOptions {
   deadline?: Deadline;
   /** The configured statement_timeout (ms, 0: none); the transaction's is the lower of it and the deadline's remaining budget. */
   statementTimeoutMs: number;
+  /**
+   * The request writes nothing (a SCIM GET, a GraphQL query): the transaction is begun `read only`, so
+   * PostgreSQL refuses a write, and its commit travels with the connection's next statement (infra/db/lazy-begin.ts).
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -34,7 +40,11 @@ export async function inDoorTransaction<T>(
     const statementTimeout = bounds.length > 0 ? Math.min(...bounds) : 0;
     const [backend] = await em.execute<
       Array<{ pid: number; xact_start: string; custom_attributes: Array<Record<string, unknown>> | null }>
-    >(`select * from roster_enter(?, ?, ?)`, [tenantId ?? '', tenantId ? 'off' : 'on', String(statementTimeout)]);
+    >(`select * from roster_enter(?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`, [
+      tenantId ?? '',
+      tenantId ? 'off' : 'on',
+      String(statementTimeout),
+    ]);
     if (tenantId) useTenantFilter(em, tenantId);
     const unregister = deadline?.onExpire(() => void cancelBackend(orm, backend.pid, backend.xact_start));
     try {

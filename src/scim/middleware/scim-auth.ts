@@ -102,7 +102,9 @@ export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middle
     if (!tenantId || !tenantSlug) throw unauthorized('the SCIM credential is invalid');
     setRateLimitHeaders(ctx, limits.burst, door.remaining);
     const deadline = ctx.state.deadline as Deadline | undefined;
-    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs }, async (em, entered) => {
+    // Reads (GET, and the POST of a search) write nothing: a read-only transaction (see inDoorTransaction).
+    const readOnly = ctx.method === 'GET' || ctx.method === 'HEAD' || (ctx.method === 'POST' && /\/\.search\/?$/.test(ctx.path));
+    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs, readOnly }, async (em, entered) => {
       primeCustomAttributes(em, entered.customAttributes);
       const state: ScimState = {
         scope: { tenantId, actor, door: 'scim', requestId: ctx.state.requestId, em },
@@ -111,8 +113,8 @@ export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middle
       };
       ctx.state.scim = state;
       await next();
-      // A GET writes nothing: drop what it loaded, so the commit has no change sets to compute.
-      if (ctx.method === 'GET') em.clear();
+      // A read writes nothing: drop what it loaded, so the commit has no change sets to compute.
+      if (readOnly) em.clear();
     });
     // A /Bulk request pays one token per operation, like the requests it stands for: the first was taken
     // at the door, the rest after the fact (the bucket may go negative; the next requests wait).

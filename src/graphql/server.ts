@@ -2,16 +2,16 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { koaMiddleware } from '@as-integrations/koa';
 import { bodyParser } from '@koa/bodyparser';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Middleware } from 'koa';
 import type { Config } from '../config/env.js';
 import type { Deadline } from '../kernel/deadline.js';
 import { Permission, type TenantScope } from '../kernel/scope.js';
 import type { Logger } from '../infra/logger.js';
 import { isTimeout } from '../infra/db/timeouts.js';
-import { inDoorTransaction } from '../infra/orm/door-transaction.js';
+import { inDoorTransaction, passDoorAndEnter, type Entered } from '../infra/orm/door-transaction.js';
 import { requestDeadline } from '../http/middleware/deadline.js';
-import { chargeTokens, doorLimits, passDoor, type DoorResult } from '../modules/credentials/door.js';
+import { chargeTokens, doorLimits, type DoorResult } from '../modules/credentials/door.js';
 import { constantTimeEquals } from '../modules/credentials/secrets.js';
 import { primeCustomAttributes } from '../modules/custom-attributes/custom-attribute.service.js';
 import type { GraphQLContext, RequestMeter } from './context.js';
@@ -124,8 +124,9 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
   };
 
   /**
-   * API key → door (authentication and rate limits in one statement, modules/credentials/door.ts) → the
-   * request's transaction, tenant set for row-level security. 401 for a bad key; 429 RATE_LIMITED with
+   * API key → door (authentication and rate limits in one statement committed on its own,
+   * modules/credentials/door.ts) → the request's transaction, tenant set for row-level security, begun in
+   * the door's round trip (passDoorAndEnter). 401 for a bad key; 429 RATE_LIMITED with
    * Retry-After when the tenant's bucket is empty or this address failed too often. After the response,
    * an expensive operation pays the rest of its cost (extraTokens): the next requests wait it out.
    */
@@ -135,21 +136,66 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       ctx.set('WWW-Authenticate', 'Bearer');
       return graphqlError(ctx, 401, 'UNAUTHENTICATED', 'send an API key as "Authorization: Bearer <key>"');
     }
-    const door =
-      config.operatorKey && constantTimeEquals(match[1], config.operatorKey)
-        ? operatorFromEnv
-        : await passDoor(
-            orm.em.fork(),
-            {
-              door: 'graphql',
-              credential: { kind: 'api_key', secret: match[1] },
-              hostSlug: null,
-              clientIp: ctx.ip,
-              requestId: ctx.state.requestId,
-              userAgent: ctx.get('user-agent') || undefined,
-            },
-            limits,
-          );
+    const deadline = ctx.state.deadline as Deadline | undefined;
+    // A document that cannot hold a mutation (the word appears nowhere in it) writes nothing: a read-only
+    // transaction (see inDoorTransaction). Apollo parses it later; anything unclear commits as usual.
+    const document = ctx.method === 'GET' ? ctx.query.query : (ctx.request as { body?: { query?: unknown } }).body?.query;
+    const readOnly = typeof document === 'string' && !/mutation|subscription/i.test(document);
+    const transaction = { deadline, statementTimeoutMs: config.dbStatementTimeoutMs, readOnly };
+    let meter: RequestMeter | undefined;
+    // The rest of the request, for an admitted caller, in the transaction that entered its tenant.
+    const admitted = async (
+      { tenantId, actor, remaining }: Extract<DoorResult, { outcome: 'ok' }>,
+      em: EntityManager,
+      entered: Entered,
+    ) => {
+      meter = { cost: 0, ...(remaining !== null ? { rateLimit: { burst: limits.burst, remaining, costPerToken } } : {}) };
+      if (remaining !== null) {
+        ctx.set('X-RateLimit-Limit', String(limits.burst));
+        ctx.set('X-RateLimit-Remaining', String(Math.max(0, Math.floor(remaining))));
+      }
+      primeCustomAttributes(em, entered.customAttributes);
+      const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
+      const operation = { readOnly: false };
+      const context: GraphQLContext = {
+        actor,
+        scope,
+        em,
+        loaders: createLoaders(scope, () => operation.readOnly),
+        config,
+        meter,
+        operation,
+      };
+      ctx.state.graphql = context;
+      await next();
+      // The unit of work would otherwise compare every entity a query hydrated with its snapshot at commit.
+      if (operation.readOnly) em.clear();
+    };
+    let door: DoorResult;
+    if (config.operatorKey && constantTimeEquals(match[1], config.operatorKey)) {
+      door = operatorFromEnv;
+      await inDoorTransaction(orm, { ...transaction, tenantId: null }, (em, entered) => admitted(operatorFromEnv, em, entered));
+    } else {
+      // The door and the request's transaction travel together (passDoorAndEnter).
+      const passed = await passDoorAndEnter(
+        orm,
+        {
+          request: {
+            door: 'graphql',
+            credential: { kind: 'api_key', secret: match[1] },
+            hostSlug: null,
+            clientIp: ctx.ip,
+            requestId: ctx.state.requestId,
+            userAgent: ctx.get('user-agent') || undefined,
+          },
+          limits,
+          operatorAllowed: true,
+        },
+        transaction,
+        admitted,
+      );
+      door = passed.door;
+    }
     switch (door.outcome) {
       case 'invalid':
         logger.warn(
@@ -177,38 +223,8 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
           { retryAfter: door.retryAfter },
         );
     }
-    const { tenantId, actor } = door;
-    const meter: RequestMeter = {
-      cost: 0,
-      ...(door.remaining !== null ? { rateLimit: { burst: limits.burst, remaining: door.remaining, costPerToken } } : {}),
-    };
-    if (door.remaining !== null) {
-      ctx.set('X-RateLimit-Limit', String(limits.burst));
-      ctx.set('X-RateLimit-Remaining', String(Math.max(0, Math.floor(door.remaining))));
-    }
-    const deadline = ctx.state.deadline as Deadline | undefined;
-    // A document that cannot hold a mutation (the word appears nowhere in it) writes nothing: a read-only
-    // transaction (see inDoorTransaction). Apollo parses it later; anything unclear commits as usual.
-    const document = ctx.method === 'GET' ? ctx.query.query : (ctx.request as { body?: { query?: unknown } }).body?.query;
-    const readOnly = typeof document === 'string' && !/mutation|subscription/i.test(document);
-    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs, readOnly }, async (em, entered) => {
-      primeCustomAttributes(em, entered.customAttributes);
-      const scope: TenantScope | null = tenantId ? { tenantId, actor, door: 'graphql', requestId: ctx.state.requestId, em } : null;
-      const operation = { readOnly: false };
-      const context: GraphQLContext = {
-        actor,
-        scope,
-        em,
-        loaders: createLoaders(scope, () => operation.readOnly),
-        config,
-        meter,
-        operation,
-      };
-      ctx.state.graphql = context;
-      await next();
-      // The unit of work would otherwise compare every entity a query hydrated with its snapshot at commit.
-      if (operation.readOnly) em.clear();
-    });
+    const tenantId = door.tenantId;
+    if (!meter) return graphqlError(ctx, 401, 'UNAUTHENTICATED', 'the API key is invalid or revoked');
     const extra = tenantId && meter.rateLimit ? extraTokens(meter.cost, costPerToken) : 0;
     if (tenantId && extra > 0) {
       await chargeTokens(orm.em.fork(), tenantId, 'graphql', extra, limits).catch((err: unknown) =>

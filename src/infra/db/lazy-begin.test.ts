@@ -105,6 +105,15 @@ describe('a read-only transaction', () => {
     ]);
   });
 
+  it('that begins itself after a statement of its own keeps the first begin writable (the door, then the request)', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin');
+    await client.query(`select door(); commit; begin read only; select enter() ${READ_ONLY_MARK}`);
+    await client.query('commit');
+    expect(sent.map((s) => s.text)).toEqual([`begin; select door(); commit; begin read only; select enter() ${READ_ONLY_MARK}`]);
+    expect(hasDeferredCommit(client)).toBe(true);
+  });
+
   it('rolls back at once, and a transaction after it is not read-only unless marked', async () => {
     const { client, sent } = fakeClient();
     await client.query('begin');

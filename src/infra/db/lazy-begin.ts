@@ -116,7 +116,10 @@ export function deferBegin(client: DeferringClient): void {
       const readOnly = simple && (text as string).includes(READ_ONLY_MARK);
       if (readOnly) c[READ_ONLY] = true;
       if (!simple) return (query(begin) as Promise<unknown>).then(() => query(text, values, callback));
-      prefix.push(readOnly ? `${begin} read only` : begin);
+      // A statement that commits and begins again itself (the door's, see door-transaction.ts) begins the
+      // read-only transaction itself: the first one, its door, writes.
+      const beginsItself = /;\s*begin\b/i.test(text as string);
+      prefix.push(readOnly && !beginsItself ? `${begin} read only` : begin);
     }
     if (prefix.length === 0) return query(text, values, callback);
     return (query(`${prefix.join('; ')}; ${text as string}`) as Promise<QueryResultLike | QueryResultLike[]>).then((r) =>

@@ -1,11 +1,18 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { RequestTimeoutError, type Deadline } from '../../kernel/deadline.js';
+import {
+  DOOR_ARGS,
+  doorCall,
+  doorResult,
+  type DoorLimits,
+  type DoorRequest,
+  type DoorResult,
+  type DoorRow,
+} from '../../modules/credentials/door.js';
 import { READ_ONLY_MARK } from '../db/lazy-begin.js';
 import { useTenantFilter } from './session.js';
 
 export interface DoorTransactionOptions {
-  /** The authenticated tenant, or null for an operator credential (tenants only, no directory). */
-  tenantId: string | null;
   deadline?: Deadline;
   /** The configured statement_timeout (ms, 0: none); the transaction's is the lower of it and the deadline's remaining budget. */
   statementTimeoutMs: number;
@@ -16,44 +23,94 @@ export interface DoorTransactionOptions {
   readOnly?: boolean;
 }
 
-/**
- * The request's transaction after a door let the caller in (see modules/credentials/door.ts): one
- * statement (roster_enter) enters the tenant (row-level security, `roster.tenant_id`) or operator mode, bounds every
- * statement by what is left of the request's time, and notes which backend runs the transaction so that
- * an expiring deadline can cancel the statement in flight. A transaction whose deadline passed never
- * commits: it rolls back with RequestTimeoutError.
- */
 /** What entering the tenant read in the same round trip (see roster_enter in the hot_paths migration). */
 export interface Entered {
   /** The tenant's custom-attribute declarations as rows (snake_case columns), or null for an operator. */
   customAttributes: Array<Record<string, unknown>> | null;
 }
 
-export async function inDoorTransaction<T>(
+interface EnterRow {
+  pid: number;
+  xact_start: string;
+  custom_attributes: Array<Record<string, unknown>> | null;
+}
+
+const statementTimeoutOf = (opts: DoorTransactionOptions) => {
+  const bounds = [opts.statementTimeoutMs, opts.deadline ? Math.max(1, opts.deadline.remainingMs()) : 0].filter((ms) => ms > 0);
+  return bounds.length > 0 ? Math.min(...bounds) : 0;
+};
+
+/**
+ * The rest of a request inside the transaction it entered: the statement that entered it bounded every
+ * statement by what is left of the request's time and noted which backend runs the transaction, so that an
+ * expiring deadline can cancel the statement in flight. A transaction whose deadline passed never commits:
+ * it rolls back with RequestTimeoutError.
+ */
+async function runEntered<T>(
   orm: MikroORM,
-  opts: DoorTransactionOptions,
+  em: EntityManager,
+  tenantId: string | null,
+  backend: EnterRow,
+  deadline: Deadline | undefined,
   fn: (em: EntityManager, entered: Entered) => Promise<T>,
 ): Promise<T> {
-  const { tenantId, deadline } = opts;
+  if (tenantId) useTenantFilter(em, tenantId);
+  const unregister = deadline?.onExpire(() => void cancelBackend(orm, backend.pid, backend.xact_start));
+  try {
+    const result = await fn(em, { customAttributes: backend.custom_attributes });
+    if (deadline?.expired) throw new RequestTimeoutError(deadline.ms);
+    return result;
+  } finally {
+    unregister?.();
+  }
+}
+
+/**
+ * The request's transaction for a caller already admitted (the environment's operator key): one statement
+ * (roster_enter) enters the tenant (row-level security, `roster.tenant_id`) or operator mode (`tenantId`
+ * null), sets the statement timeout and reads what the request will need (see runEntered).
+ */
+export async function inDoorTransaction<T>(
+  orm: MikroORM,
+  opts: DoorTransactionOptions & { tenantId: string | null },
+  fn: (em: EntityManager, entered: Entered) => Promise<T>,
+): Promise<T> {
+  const { tenantId } = opts;
   return orm.em.fork().transactional(async (em) => {
-    const bounds = [opts.statementTimeoutMs, deadline ? Math.max(1, deadline.remainingMs()) : 0].filter((ms) => ms > 0);
-    const statementTimeout = bounds.length > 0 ? Math.min(...bounds) : 0;
-    const [backend] = await em.execute<
-      Array<{ pid: number; xact_start: string; custom_attributes: Array<Record<string, unknown>> | null }>
-    >(`select * from roster_enter(?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`, [
+    const [backend] = await em.execute<EnterRow[]>(`select * from roster_enter(?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`, [
       tenantId ?? '',
       tenantId ? 'off' : 'on',
-      String(statementTimeout),
+      String(statementTimeoutOf(opts)),
     ]);
-    if (tenantId) useTenantFilter(em, tenantId);
-    const unregister = deadline?.onExpire(() => void cancelBackend(orm, backend.pid, backend.xact_start));
-    try {
-      const result = await fn(em, { customAttributes: backend.custom_attributes });
-      if (deadline?.expired) throw new RequestTimeoutError(deadline.ms);
-      return result;
-    } finally {
-      unregister?.();
-    }
+    return runEntered(orm, em, tenantId, backend, opts.deadline, fn);
+  });
+}
+
+/**
+ * The door (modules/credentials/door.ts) and the request's transaction in one round trip (migration
+ * door_enter): the door's statement runs and commits on its own, as before; the request's transaction
+ * then enters the tenant the door admitted (or operator mode, where `operatorAllowed`). `fn` runs only for
+ * an admitted caller; for any other outcome the transaction, which entered nothing, ends at once and the
+ * caller answers from `door` (401, 429).
+ */
+export async function passDoorAndEnter<T>(
+  orm: MikroORM,
+  call: { request: DoorRequest; limits: DoorLimits; operatorAllowed: boolean },
+  opts: DoorTransactionOptions,
+  fn: (door: Extract<DoorResult, { outcome: 'ok' }>, em: EntityManager, entered: Entered) => Promise<T>,
+): Promise<{ door: DoorResult; admitted: boolean; value?: T }> {
+  const { params, prefix } = doorCall(call.request, call.limits);
+  return orm.em.fork().transactional(async (em) => {
+    // The `commit` ends the door's own transaction (the begin the pool's client sends first, lazy-begin.ts):
+    // its bucket and failure records stay whatever becomes of the request's.
+    const [row] = await em.execute<Array<EnterRow & { door: DoorRow; entered: boolean }>>(
+      `select roster_door_keep(${DOOR_ARGS}); commit; begin${opts.readOnly ? ' read only' : ''}; select * from roster_enter_door(?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`,
+      [...params, call.operatorAllowed, String(statementTimeoutOf(opts))],
+    );
+    const door = doorResult(row.door, prefix);
+    if (door.outcome !== 'ok' || !row.entered) return { door, admitted: false };
+    const value = await runEntered(orm, em, door.tenantId, row, opts.deadline, (e, entered) => fn(door, e, entered));
+    return { door, admitted: true, value };
   });
 }
 

@@ -10,6 +10,7 @@ import { Migration20261122060000_oauth } from '../../../migrations/Migration2026
 import { Migration20261122070000_hot_paths } from '../../../migrations/Migration20261122070000_hot_paths.js';
 import { Migration20261122080000_user_counts } from '../../../migrations/Migration20261122080000_user_counts.js';
 import { Migration20261122090000_user_changes } from '../../../migrations/Migration20261122090000_user_changes.js';
+import { Migration20261122100000_door_enter } from '../../../migrations/Migration20261122100000_door_enter.js';
 import { TenantSchema } from '../../modules/tenants/tenant.entity.js';
 import { UserSchema } from '../../modules/users/user.entity.js';
 import { TeamSchema } from '../../modules/teams/team.entity.js';
@@ -31,6 +32,7 @@ export const migrations = [
   { name: 'Migration20261122070000_hot_paths', class: Migration20261122070000_hot_paths },
   { name: 'Migration20261122080000_user_counts', class: Migration20261122080000_user_counts },
   { name: 'Migration20261122090000_user_changes', class: Migration20261122090000_user_changes },
+  { name: 'Migration20261122100000_door_enter', class: Migration20261122100000_door_enter },
 ];
 
 export interface OrmOptions {

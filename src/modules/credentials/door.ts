@@ -45,7 +45,7 @@ export type DoorResult =
   | { outcome: 'auth_blocked'; retryAfter: number }
   | { outcome: 'invalid'; reason: FailureReason; tenantId: string | null; prefix: string };
 
-interface DoorRow {
+export interface DoorRow {
   outcome: 'ok' | 'invalid' | 'auth_blocked' | 'rate_limited';
   reason: FailureReason | null;
   tenant_id: string | null;
@@ -64,28 +64,38 @@ export const clientAddress = (ip: string): string => (isIP(ip) ? ip : 'unparseab
 /** OAuth access tokens are told apart from static SCIM tokens by their prefix. */
 const isAccessToken = (token: string) => token.startsWith('rst_at_');
 
-export async function passDoor(em: EntityManager, req: DoorRequest, limits: DoorLimits): Promise<DoorResult> {
+/** The door's statement for a request: `roster_door(…)`'s arguments, and the prefix of the presented secret (for logs). */
+export function doorCall(req: DoorRequest, limits: DoorLimits): { params: unknown[]; prefix: string } {
   const c = req.credential;
   const secret = c.kind === 'bearer' ? c.token : c.kind === 'basic' ? c.password : c.secret;
   const kind = c.kind === 'bearer' ? (isAccessToken(c.token) ? 'oauth' : 'bearer') : c.kind;
   const prefix = presentedPrefix(secret);
-  const rows = await em.execute<DoorRow[]>(`select * from roster_door(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-    req.door,
-    kind,
-    hashSecret(secret),
-    c.kind === 'basic' ? hashSecret(c.username) : null,
-    req.hostSlug,
-    limits.rps,
-    limits.burst,
-    limits.failuresPerSecond,
-    limits.failureBurst,
-    limits.retentionDays,
-    clientAddress(req.clientIp),
+  return {
     prefix,
-    req.requestId ?? null,
-    req.userAgent ?? null,
-  ]);
-  const row = rows[0];
+    params: [
+      req.door,
+      kind,
+      hashSecret(secret),
+      c.kind === 'basic' ? hashSecret(c.username) : null,
+      req.hostSlug,
+      limits.rps,
+      limits.burst,
+      limits.failuresPerSecond,
+      limits.failureBurst,
+      limits.retentionDays,
+      clientAddress(req.clientIp),
+      prefix,
+      req.requestId ?? null,
+      req.userAgent ?? null,
+    ],
+  };
+}
+
+/** `roster_door(…)`'s placeholders, in doorCall's order. */
+export const DOOR_ARGS = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?';
+
+/** The door's row (from the statement, or as JSON kept in the session: roster_enter_door) → its result. */
+export function doorResult(row: DoorRow, prefix: string): DoorResult {
   switch (row.outcome) {
     case 'ok':
       return {
@@ -107,6 +117,13 @@ export async function passDoor(em: EntityManager, req: DoorRequest, limits: Door
     default:
       return { outcome: 'invalid', reason: row.reason ?? 'unknown_credential', tenantId: row.tenant_id, prefix };
   }
+}
+
+/** The door alone, in one autocommit statement (the request's transaction follows separately). */
+export async function passDoor(em: EntityManager, req: DoorRequest, limits: DoorLimits): Promise<DoorResult> {
+  const { params, prefix } = doorCall(req, limits);
+  const rows = await em.execute<DoorRow[]>(`select * from roster_door(${DOOR_ARGS})`, params);
+  return doorResult(rows[0], prefix);
 }
 
 /**

@@ -4,8 +4,8 @@ import type { Config } from '../../config/env.js';
 import type { Deadline } from '../../kernel/deadline.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import type { Logger } from '../../infra/logger.js';
-import { inDoorTransaction } from '../../infra/orm/door-transaction.js';
-import { chargeTokens, doorLimits, passDoor, type PresentedCredential } from '../../modules/credentials/door.js';
+import { passDoorAndEnter } from '../../infra/orm/door-transaction.js';
+import { chargeTokens, doorLimits, type PresentedCredential } from '../../modules/credentials/door.js';
 import { primeCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
 import { ScimError } from '../errors.js';
 
@@ -52,11 +52,12 @@ export function setRateLimitHeaders(ctx: Context, burst: number, remaining: numb
 
 /**
  * SCIM credentials (Bearer token — static or an OAuth access token — or HTTP Basic) → tenant scope.
- * The door (modules/credentials/door.ts) authenticates and applies the rate limits in one statement of its
- * own: 401 for a bad credential (also one presented on another tenant's host), 429 with Retry-After when
- * the tenant's bucket is empty or this address failed too often. Then the rest of the request runs
- * inside one transaction with the tenant set for row-level security; a failure anywhere below rolls
- * everything back, so a SCIM request is applied whole or not at all.
+ * The door (modules/credentials/door.ts) authenticates and applies the rate limits in one statement
+ * committed on its own: 401 for a bad credential (also one presented on another tenant's host), 429 with
+ * Retry-After when the tenant's bucket is empty or this address failed too often. The rest of the request
+ * runs inside one transaction with the tenant set for row-level security, begun in the door's round trip
+ * (passDoorAndEnter); a failure anywhere below rolls everything back, so a SCIM request is applied whole or
+ * not at all.
  */
 export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middleware {
   const limits = doorLimits(config, 'scim');
@@ -65,17 +66,39 @@ export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middle
     if (!cred)
       throw unauthorized('authentication required: send the SCIM token as "Authorization: Bearer <token>" (or HTTP Basic credentials)');
     const hostSlug = slugFromHost(ctx.hostname, config.baseDomain);
-    const door = await passDoor(
-      orm.em.fork(),
+    const deadline = ctx.state.deadline as Deadline | undefined;
+    // Reads (GET, and the POST of a search) write nothing: a read-only transaction (see inDoorTransaction).
+    const readOnly = ctx.method === 'GET' || ctx.method === 'HEAD' || (ctx.method === 'POST' && /\/\.search\/?$/.test(ctx.path));
+    // The door and the request's transaction travel together; the rest of the request runs in it (below).
+    const { door, admitted } = await passDoorAndEnter(
+      orm,
       {
-        door: 'scim',
-        credential: cred,
-        hostSlug,
-        clientIp: ctx.ip,
-        requestId: ctx.state.requestId,
-        userAgent: ctx.get('user-agent') || undefined,
+        request: {
+          door: 'scim',
+          credential: cred,
+          hostSlug,
+          clientIp: ctx.ip,
+          requestId: ctx.state.requestId,
+          userAgent: ctx.get('user-agent') || undefined,
+        },
+        limits,
+        operatorAllowed: false,
       },
-      limits,
+      { deadline, statementTimeoutMs: config.dbStatementTimeoutMs, readOnly },
+      async ({ tenantId, tenantSlug, actor, remaining }, em, entered) => {
+        if (!tenantId || !tenantSlug) throw unauthorized('the SCIM credential is invalid');
+        setRateLimitHeaders(ctx, limits.burst, remaining);
+        primeCustomAttributes(em, entered.customAttributes);
+        const state: ScimState = {
+          scope: { tenantId, actor, door: 'scim', requestId: ctx.state.requestId, em },
+          tenantSlug,
+          baseUrl: `${ctx.protocol}://${ctx.host}/scim/v2`,
+        };
+        ctx.state.scim = state;
+        await next();
+        // A read writes nothing: drop what it loaded, so the commit has no change sets to compute.
+        if (readOnly) em.clear();
+      },
     );
     switch (door.outcome) {
       case 'invalid':
@@ -98,24 +121,8 @@ export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middle
           door.retryAfter,
         );
     }
-    const { tenantId, tenantSlug, actor } = door;
-    if (!tenantId || !tenantSlug) throw unauthorized('the SCIM credential is invalid');
-    setRateLimitHeaders(ctx, limits.burst, door.remaining);
-    const deadline = ctx.state.deadline as Deadline | undefined;
-    // Reads (GET, and the POST of a search) write nothing: a read-only transaction (see inDoorTransaction).
-    const readOnly = ctx.method === 'GET' || ctx.method === 'HEAD' || (ctx.method === 'POST' && /\/\.search\/?$/.test(ctx.path));
-    await inDoorTransaction(orm, { tenantId, deadline, statementTimeoutMs: config.dbStatementTimeoutMs, readOnly }, async (em, entered) => {
-      primeCustomAttributes(em, entered.customAttributes);
-      const state: ScimState = {
-        scope: { tenantId, actor, door: 'scim', requestId: ctx.state.requestId, em },
-        tenantSlug,
-        baseUrl: `${ctx.protocol}://${ctx.host}/scim/v2`,
-      };
-      ctx.state.scim = state;
-      await next();
-      // A read writes nothing: drop what it loaded, so the commit has no change sets to compute.
-      if (readOnly) em.clear();
-    });
+    const tenantId = door.tenantId;
+    if (!admitted || !tenantId) throw unauthorized('the SCIM credential is invalid');
     // A /Bulk request pays one token per operation, like the requests it stands for: the first was taken
     // at the door, the rest after the fact (the bucket may go negative; the next requests wait).
     const operations = (ctx.request as { body?: { Operations?: unknown } }).body?.Operations;

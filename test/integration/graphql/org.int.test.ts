@@ -59,14 +59,17 @@ describe('batching', () => {
         expect(res.data!.users.nodes.filter((n) => n.userName !== 'boss@x.test').every((n) => n.manager?.userName === 'boss@x.test')).toBe(
           true,
         );
+        // a query's commit follows its response within a few milliseconds (infra/db/lazy-begin.ts): count it too
+        await new Promise((r) => setTimeout(r, 50));
       });
       expect(nodes).toBe(first);
       return statements;
     };
     const small = await measure(10);
     const large = await measure(100);
-    // The counter must see the statements (one transaction, authentication, the page, one batch per level).
-    expect(small).toBeGreaterThan(3);
+    // The counter must see the statements: the door with the transaction's start, the page (which brings the
+    // managers and teams the query selects), the commit; at most one batch per level otherwise.
+    expect(small).toBeGreaterThanOrEqual(3);
     expect(large).toBe(small);
     expect(large).toBeLessThanOrEqual(12);
   });

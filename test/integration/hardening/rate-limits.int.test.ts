@@ -46,6 +46,15 @@ describe('SCIM door', () => {
     expect(list.body.totalResults).toBe(0);
   });
 
+  it("counts requests that fail and roll back: the door commits before the request's transaction", async () => {
+    const other = await app.createTenant();
+    const scim = scimOf(app, other.scimToken);
+    // the second create of the same userName is refused (409) and its transaction rolls back
+    expect((await scim.post('/Users', scimUser('twice@limits.test'))).status).toBe(201);
+    for (let i = 0; i < 2; i++) expectScimError(await scim.post('/Users', scimUser('twice@limits.test')), 409);
+    expectScimError(await scim.get('/Users?count=1'), 429);
+  });
+
   it('is per tenant and per door: another tenant, and the same tenant over GraphQL, are not affected', async () => {
     const other = await app.createTenant();
     const scim = scimOf(app, t.scimToken);

@@ -11,6 +11,7 @@ import { Migration20261122070000_hot_paths } from '../../../migrations/Migration
 import { Migration20261122080000_user_counts } from '../../../migrations/Migration20261122080000_user_counts.js';
 import { Migration20261122090000_user_changes } from '../../../migrations/Migration20261122090000_user_changes.js';
 import { Migration20261122100000_door_enter } from '../../../migrations/Migration20261122100000_door_enter.js';
+import { Migration20261122110000_audit_outbox } from '../../../migrations/Migration20261122110000_audit_outbox.js';
 import { TenantSchema } from '../../modules/tenants/tenant.entity.js';
 import { UserSchema } from '../../modules/users/user.entity.js';
 import { TeamSchema } from '../../modules/teams/team.entity.js';
@@ -19,7 +20,7 @@ import { CustomAttributeSchema } from '../../modules/custom-attributes/custom-at
 import { ApiKeySchema, ScimCredentialSchema } from '../../modules/credentials/credential.entity.js';
 import { OAuthClientSchema, OAuthClientSecretSchema } from '../../modules/credentials/oauth.entity.js';
 import { AuditEventSchema } from '../../modules/audit/audit-event.entity.js';
-import { WebhookEventSchema, WebhookSubscriptionSchema } from '../../modules/webhooks/webhook.entity.js';
+import { WebhookSubscriptionSchema } from '../../modules/webhooks/webhook.entity.js';
 
 /** Every migration, in order. Listed explicitly so that nothing depends on globbing files at run time. */
 export const migrations = [
@@ -33,6 +34,7 @@ export const migrations = [
   { name: 'Migration20261122080000_user_counts', class: Migration20261122080000_user_counts },
   { name: 'Migration20261122090000_user_changes', class: Migration20261122090000_user_changes },
   { name: 'Migration20261122100000_door_enter', class: Migration20261122100000_door_enter },
+  { name: 'Migration20261122110000_audit_outbox', class: Migration20261122110000_audit_outbox },
 ];
 
 export interface OrmOptions {
@@ -67,7 +69,6 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
         ApiKeySchema,
         AuditEventSchema,
         WebhookSubscriptionSchema,
-        WebhookEventSchema,
         OAuthClientSchema,
         OAuthClientSecretSchema,
       ],
@@ -101,7 +102,7 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
         tenant: {
           name: 'tenant',
           cond: (args: { tenantId: string }) => ({ tenantId: args.tenantId }),
-          entity: ['User', 'Team', 'Role', 'CustomAttribute', 'AuditEvent', 'WebhookSubscription', 'WebhookEvent'],
+          entity: ['User', 'Team', 'Role', 'CustomAttribute', 'AuditEvent', 'WebhookSubscription'],
           default: true,
         },
       },

@@ -18,6 +18,8 @@ export const AuditEventSchema = defineEntity({
     targetId: p.uuid().nullable(),
     changes: p.json<Record<string, { before: unknown; after: unknown }>>(),
     requestId: p.string().nullable(),
+    /** The webhook event this change announces, if any: a trigger writes its outbox row (migration audit_outbox). */
+    webhookType: p.string().nullable(),
   },
 });
 export class AuditEvent extends AuditEventSchema.class {}

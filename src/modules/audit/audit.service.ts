@@ -1,6 +1,6 @@
 import { uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
-import { recordWebhookEvent } from '../webhooks/webhook.outbox.js';
+import { webhookEventTypeFor } from '../webhooks/webhook-event-types.js';
 import { AuditEvent } from './audit-event.entity.js';
 
 export type Changes = Record<string, { before: unknown; after: unknown }>;
@@ -24,7 +24,9 @@ export interface AuditRecord {
 
 /**
  * Persists an audit event in the scope's unit of work: it is flushed, and committed, with the change it
- * describes, or not at all. So is the webhook outbox row of a webhook-worthy action (modules/webhooks).
+ * describes, or not at all. So is the webhook outbox row of a webhook-worthy action: the audit row names its
+ * event type, and a trigger writes the outbox row in the same statement (migration audit_outbox; the
+ * delivery worker fans it out to the subscriptions, modules/webhooks).
  */
 export function recordAudit(scope: TenantScope, rec: AuditRecord): AuditEvent {
   const event = scope.em.create(AuditEvent, {
@@ -40,8 +42,8 @@ export function recordAudit(scope: TenantScope, rec: AuditRecord): AuditEvent {
     targetId: rec.targetId ?? null,
     changes: rec.changes ?? {},
     requestId: scope.requestId ?? null,
+    webhookType: webhookEventTypeFor(rec.action),
   });
-  recordWebhookEvent(scope, event);
   return event;
 }
 

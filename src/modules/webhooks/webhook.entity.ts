@@ -37,22 +37,3 @@ export const WebhookSubscriptionSchema = defineEntity({
 });
 export class WebhookSubscription extends WebhookSubscriptionSchema.class {}
 WebhookSubscriptionSchema.setClass(WebhookSubscription);
-
-/**
- * The outbox: one row per webhook-worthy audit event, written in the transaction of the change. Its id
- * is the audit event's. `seq` and `dispatched_at` belong to the delivery worker and are not mapped.
- */
-export const WebhookEventSchema = defineEntity({
-  name: 'WebhookEvent',
-  tableName: 'webhook_events',
-  properties: {
-    id: p.uuid().primary(),
-    tenantId: p.uuid(),
-    type: p.string(),
-    resourceType: p.string(),
-    resourceId: p.uuid().nullable(),
-    occurredAt: p.datetime(),
-  },
-});
-export class WebhookEvent extends WebhookEventSchema.class {}
-WebhookEventSchema.setClass(WebhookEvent);

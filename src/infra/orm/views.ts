@@ -13,7 +13,7 @@ const snake = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase(
 const isDateTime = (type: unknown) => typeof type === 'function' && type.name === 'DateTimeType';
 
 /** A timestamp as the driver returns it (text: `2026-11-22 10:00:00.123456+00`, or ISO 8601 inside JSON) → a Date. */
-export const parseTimestamp = (t: unknown): Date | null => (t == null ? null : t instanceof Date ? t : new Date(String(t)));
+const parseTimestamp = (t: unknown): Date | null => (t == null ? null : t instanceof Date ? t : new Date(String(t)));
 
 /**
  * The function that turns a row of the entity's table (`select x.*`, or `row_to_json(x)`: snake_case

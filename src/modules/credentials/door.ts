@@ -6,9 +6,10 @@ import { hashSecret, presentedPrefix } from './secrets.js';
 
 /**
  * Passing a door (SCIM or GraphQL): authentication, the failed-authentication limit, the tenant's rate
- * limit, the audit of a failure and last-used, in ONE autocommit statement (`roster_door`, see the
- * rate_limits migration), before the request's transaction begins. Keeping the bucket update out of the
- * request's transaction is what keeps it cheap: its row lock lasts microseconds instead of the request.
+ * limit, the audit of a failure and last-used, in ONE statement (`roster_door`, see the rate_limits
+ * migration) committed on its own before the request's transaction begins, in the same round trip
+ * (passDoorAndEnter, infra/orm/door-transaction.ts). Keeping the bucket update out of the request's
+ * transaction is what keeps it cheap: its row lock lasts microseconds instead of the request.
  */
 
 /** The limits of one door, as the SQL functions take them (rates per second; a rate of 0 is off). */
@@ -117,13 +118,6 @@ export function doorResult(row: DoorRow, prefix: string): DoorResult {
     default:
       return { outcome: 'invalid', reason: row.reason ?? 'unknown_credential', tenantId: row.tenant_id, prefix };
   }
-}
-
-/** The door alone, in one autocommit statement (the request's transaction follows separately). */
-export async function passDoor(em: EntityManager, req: DoorRequest, limits: DoorLimits): Promise<DoorResult> {
-  const { params, prefix } = doorCall(req, limits);
-  const rows = await em.execute<DoorRow[]>(`select * from roster_door(${DOOR_ARGS})`, params);
-  return doorResult(rows[0], prefix);
 }
 
 /**

@@ -32,11 +32,12 @@ const ORDER: Record<UserOrder, { expr: string; type: 'text' | 'timestamptz' }> =
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 const NONE = '00000000-0000-0000-0000-000000000000';
 
-/** The tenant's number of live users (`?`: the tenant), kept by triggers (migration user_counts): O(1). */
-export const LIVE_USER_COUNT = 'select coalesce(sum(c.live), 0) from user_counts c where c.tenant_id = ?';
-
-/** A version of the tenant's set of live users (`?`: the tenant): it grows whenever one joins or leaves (migration user_changes). */
-export const LIVE_USER_VERSION = 'select coalesce(sum(c.changes), 0) from user_counts c where c.tenant_id = ?';
+/**
+ * The tenant's number of live users and a version of that set (`?`: the tenant), kept by triggers
+ * (migrations user_counts, user_changes): O(1). The version grows whenever a user joins or leaves.
+ */
+export const LIVE_USERS =
+  'select coalesce(sum(c.live), 0) as total, coalesce(sum(c.changes), 0) as version from user_counts c where c.tenant_id = ?';
 
 /** What a page of users may bring along, read in the page's own statement (a GraphQL resolver's look-ahead). */
 export interface UserPageWith {
@@ -100,7 +101,7 @@ export async function searchUsers(
       sortNotNull: true,
       descending: criteria.descending,
       // all live users: the kept count (migration user_counts) instead of counting them
-      ...(where.length === 2 ? { total: { sql: `select (${LIVE_USER_COUNT}) as total`, params: [scope.tenantId] } } : {}),
+      ...(where.length === 2 ? { total: { sql: `select k.total from (${LIVE_USERS}) k`, params: [scope.tenantId] } } : {}),
     },
     args,
   );

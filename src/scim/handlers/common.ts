@@ -204,7 +204,7 @@ export interface ListPage {
  *
  * Okta's import asks for every index page of the unfiltered collection in turn, and an `offset` costs
  * PostgreSQL every entry before the page. Where the collection keeps a version of its members
- * (`unfilteredVersion`), the page remembers where it ended, and the next page of the same tenant continues
+ * (`kept.versioned`), the page remembers where it ended, and the next page of the same tenant continues
  * after that id (an index range scan, the same cost at any position) if the version has not moved in
  * between; otherwise, or in another process, it takes the offset.
  */
@@ -215,10 +215,11 @@ export async function fetchListPage(
     alias: 'u' | 'r';
     where: string;
     filterSchema: FilterSchema;
-    /** An O(1) statement for the unfiltered total (`?` is the tenant), where the collection keeps one. */
-    unfilteredTotal?: string;
-    /** An O(1) statement for a version of the unfiltered collection's members (`?` is the tenant): it moves whenever one joins or leaves. */
-    unfilteredVersion?: string;
+    /**
+     * Where the collection keeps its unfiltered total: an O(1) statement (`?` is the tenant) of one row, `total`,
+     * and, if `versioned`, `version`, which moves whenever a member joins or leaves.
+     */
+    kept?: { sql: string; versioned: boolean };
     /** More columns of each row (correlated sub-selects on the alias, no placeholders): the page's relations, read with it. */
     withColumns?: string;
   },
@@ -234,10 +235,10 @@ export async function fetchListPage(
     args.push(...compiled.params);
   }
   // Unfiltered, the collection's kept total (O(1)) stands for counting it.
-  const kept = params.filter ? undefined : source.unfilteredTotal;
+  const kept = params.filter ? undefined : source.kept;
   const count = async () => {
     const [row] = await scope.em.execute<Array<{ total: string }>>(
-      kept ? `select (${kept}) as total` : `select count(*) as total from ${table} ${a} where ${where}`,
+      kept ? `select k.total from (${kept.sql}) k` : `select count(*) as total from ${table} ${a} where ${where}`,
       kept ? [scope.tenantId] : args,
     );
     return Number(row.total);
@@ -267,38 +268,32 @@ export async function fetchListPage(
   const dir = params.descending ? 'desc' : 'asc';
   const order = params.sortBy ? `${compileSortBy(params.sortBy, filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
   // Unfiltered in the default order, a page can continue where the previous one ended (see above).
-  const version = kept && !params.sortBy ? source.unfilteredVersion : undefined;
+  const versioned = Boolean(kept?.versioned && !params.sortBy);
   const positionKey = `${table}:${scope.tenantId}`;
-  const after = version && params.startIndex > 1 ? positions.take(positionKey, params.startIndex) : undefined;
+  const after = versioned && params.startIndex > 1 ? positions.take(positionKey, params.startIndex) : undefined;
+  // The page's ids, then their rows; the total travels with them: the kept one, or a window count over the
+  // filtered ids (before the limit). Continuing after a previous page, its version must not have moved.
   type Row = Record<string, unknown> & { _total: string; _version?: string };
-  let rows: Row[] = [];
-  if (after) {
-    // Empty when the version has moved (or the page is past the end): then the offset decides.
-    rows = await scope.em.execute<Row[]>(
-      `select ${cols}, (${kept}) as _total, (${version}) as _version from ${table} ${a}
-         join (select ${a}.id from ${table} ${a} where ${where} and ${a}.id > ? and (${version}) = ?::bigint order by ${a}.id limit ?) page on page.id = ${a}.id
-        where ${a}.tenant_id = ? order by ${a}.id`,
-      [scope.tenantId, scope.tenantId, ...args, after.id, scope.tenantId, after.version, params.count, scope.tenantId],
-    );
-  }
-  if (rows.length === 0) {
-    // The total travels with the page: the kept one, or a window count over the filtered ids (before the limit).
-    rows = await scope.em.execute<Row[]>(
-      `select ${cols}, ${kept ? `(${kept})` : 'page._total'} as _total${version ? `, (${version}) as _version` : ''} from ${table} ${a}
-         join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where} order by ${order} limit ? offset ?) page on page.id = ${a}.id
-        where ${a}.tenant_id = ? order by ${order}`,
+  const page = (from?: { id: string; version: string }) =>
+    scope.em.execute<Row[]>(
+      `select ${cols}, ${kept ? 'k.total' : 'page._total'} as _total${versioned ? ', k.version as _version' : ''} from ${table} ${a}
+         join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where}${from ? ` and ${a}.id > ?` : ''}
+                order by ${order} limit ?${from ? '' : ' offset ?'}) page on page.id = ${a}.id
+         ${kept ? `cross join (${kept.sql}) k` : ''}
+        where ${a}.tenant_id = ?${from ? ' and k.version = ?::bigint' : ''} order by ${order}`,
       [
-        ...(kept ? [scope.tenantId] : []),
-        ...(version ? [scope.tenantId] : []),
         ...args,
-        params.count,
-        params.startIndex - 1,
+        ...(from ? [from.id, params.count] : [params.count, params.startIndex - 1]),
+        ...(kept ? [scope.tenantId] : []),
         scope.tenantId,
+        ...(from ? [from.version] : []),
       ],
     );
-  }
+  // Empty when the version has moved (or the page is past the end): then the offset decides.
+  let rows = after ? await page(after) : [];
+  if (rows.length === 0) rows = await page();
   const last = rows[rows.length - 1];
-  if (version && last?._version !== undefined)
+  if (versioned && last?._version !== undefined)
     positions.remember(positionKey, params.startIndex + rows.length, { id: String(last.id), version: String(last._version) });
   // No row: nothing matches (startIndex 1), or the page is past the end and only a count can tell the total.
   const totalResults = rows.length > 0 ? Number(rows[0]._total) : params.startIndex === 1 ? 0 : await count();

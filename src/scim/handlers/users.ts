@@ -1,6 +1,6 @@
 import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import type { User } from '../../modules/users/user.entity.js';
-import { LIVE_USER_COUNT, LIVE_USER_VERSION } from '../../modules/users/user.queries.js';
+import { LIVE_USERS } from '../../modules/users/user.queries.js';
 import { userView } from '../../modules/users/user.view.js';
 import { createUser, deleteUser, getUser as findUser, requireUser, updateUser } from '../../modules/users/user.service.js';
 import { ScimError } from '../errors.js';
@@ -148,10 +148,9 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
       alias: 'u',
       where: 'u.tenant_id = ? and u.deleted_at is null',
       filterSchema: userFilterSchema(us.customUrn, us.customDecls),
-      // kept by triggers (migration user_counts): an import's every page would otherwise count the tenant
-      unfilteredTotal: LIVE_USER_COUNT,
-      // an import's next page continues after the previous one's last user while no one joined or left
-      unfilteredVersion: LIVE_USER_VERSION,
+      // kept by triggers: an import's every page would otherwise count the tenant, and its next page
+      // continues after the previous one's last user while no one joined or left
+      kept: { sql: LIVE_USERS, versioned: true },
       withColumns: USER_RELATION_COLUMNS,
     },
     params,

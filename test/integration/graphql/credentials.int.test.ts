@@ -17,7 +17,8 @@ import {
   UserPageDocument,
   ViewerFullDocument,
 } from '../../__generated__/graphql.js';
-import { doorLimits, passDoor } from '../../../src/modules/credentials/door.js';
+import { doorLimits } from '../../../src/modules/credentials/door.js';
+import { passDoorAndEnter } from '../../../src/infra/orm/door-transaction.js';
 import { postGraphql, startTestApp, uniqueSlug, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import {
   allowSlowTests,
@@ -43,15 +44,16 @@ afterAll(() => app.close());
 
 /** Which tenant a SCIM bearer token authenticates as right now (null: refused), through the domain's own check. */
 async function scimTenantOf(token: string): Promise<string | null> {
-  const result = await app.orm.em
-    .fork()
-    .transactional((em) =>
-      passDoor(
-        em,
-        { door: 'scim', credential: { kind: 'bearer', token }, hostSlug: null, clientIp: '127.0.0.1' },
-        doorLimits(app.config, 'scim'),
-      ),
-    );
+  const { door: result } = await passDoorAndEnter(
+    app.orm,
+    {
+      request: { door: 'scim', credential: { kind: 'bearer', token }, hostSlug: null, clientIp: '127.0.0.1' },
+      limits: doorLimits(app.config, 'scim'),
+      operatorAllowed: false,
+    },
+    { statementTimeoutMs: 0 },
+    async () => undefined,
+  );
   return result.outcome === 'ok' ? result.tenantId : null;
 }
 

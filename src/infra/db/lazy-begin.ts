@@ -16,7 +16,13 @@
  * any write in it. Its commit can change nothing and nothing waits for it, so the client answers the
  * `commit` at once and sends it ahead of the connection's next statement (`commit; begin; <statement>`),
  * or alone shortly after the connection went back to the pool if nobody took it (flushDeferredCommit).
+ *
+ * The same wrapper sends a statement marked PREPARED_MARK as the connection's named prepared statement
+ * (prepared.ts), and a checkout whose connection must forget its prepared statements sends `deallocate all`
+ * with its first statement.
  */
+
+import { checkPreparedAtCheckout, isPrepared, namedStatement, onPreparedError, takeForget } from './prepared.js';
 
 interface QueryResultLike {
   command: string;
@@ -82,6 +88,7 @@ export function deferBegin(client: DeferringClient): void {
   const c = client as State;
   c[PENDING] = null;
   c[READ_ONLY] = false;
+  checkPreparedAtCheckout(client);
   if (c[DEFERS]) return;
   c[DEFERS] = true;
   // The class's query, looked up at each call (not bound once), so that a patch of the prototype (the test
@@ -90,6 +97,14 @@ export function deferBegin(client: DeferringClient): void {
   const query: Query = (text, values, callback) => proto.query.call(client, text, values, callback);
   client.query = (text: unknown, values?: unknown, callback?: unknown) => {
     const simple = typeof text === 'string' && noValues(values) && callback === undefined;
+    // A statement marked to be kept prepared (prepared.ts) goes as the connection's named statement.
+    const send = isPrepared(text, values)
+      ? () =>
+          (query(namedStatement(client, text, values as unknown[])) as Promise<unknown>).catch((err: unknown) => {
+            onPreparedError(client, err);
+            throw err;
+          })
+      : () => query(text, values, callback);
     if (simple && !c[PENDING] && BEGIN.test(text)) {
       c[PENDING] = text.trim().replace(/;$/, '');
       c[READ_ONLY] = false;
@@ -109,19 +124,24 @@ export function deferBegin(client: DeferringClient): void {
       if (!simple) (query('commit') as Promise<unknown>).catch(() => undefined);
       else prefix.push('commit');
     }
+    const forget = takeForget(client);
+    if (forget) {
+      if (!simple) (query(forget) as Promise<unknown>).catch(() => undefined);
+      else prefix.push(forget);
+    }
     const begin = c[PENDING];
     c[PENDING] = null;
     // A callback is pg-pool's own pool.query() on a fresh checkout: no transaction of its own is pending.
     if (begin && callback === undefined) {
       const readOnly = simple && (text as string).includes(READ_ONLY_MARK);
       if (readOnly) c[READ_ONLY] = true;
-      if (!simple) return (query(begin) as Promise<unknown>).then(() => query(text, values, callback));
+      if (!simple) return (query(begin) as Promise<unknown>).then(send);
       // A statement that commits and begins again itself (the door's, see door-transaction.ts) begins the
       // read-only transaction itself: the first one, its door, writes.
       const beginsItself = /;\s*begin\b/i.test(text as string);
       prefix.push(readOnly && !beginsItself ? `${begin} read only` : begin);
     }
-    if (prefix.length === 0) return query(text, values, callback);
+    if (prefix.length === 0) return send();
     return (query(`${prefix.join('; ')}; ${text as string}`) as Promise<QueryResultLike | QueryResultLike[]>).then((r) =>
       Array.isArray(r) ? r[r.length - 1] : r,
     );

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { uuidv7 } from '../../kernel/ids.js';
+import { prepared } from './sql.js';
 
 /** The tables whose rows are named case-insensitively per tenant, and their name column. */
 const NAMED = { teams: 'name', roles: 'display_name' } as const;
@@ -17,7 +18,8 @@ export async function findOrCreateByName(
   name: string,
 ): Promise<{ id: string; created: boolean }> {
   const column = NAMED[table];
-  const rows = await em.execute<Array<{ id: string; created: boolean }>>(
+  const rows = await prepared<{ id: string; created: boolean }>(
+    em,
     `with ins as (
        insert into ${table} (id, tenant_id, ${column}) values (?, ?, ?)
        on conflict (tenant_id, lower(${column})) do nothing
@@ -29,7 +31,7 @@ export async function findOrCreateByName(
     [uuidv7(), tenantId, name, tenantId, name],
   );
   if (rows[0]) return rows[0];
-  const again = await em.execute<Array<{ id: string }>>(`select id from ${table} where tenant_id = ? and lower(${column}) = lower(?)`, [
+  const again = await prepared<{ id: string }>(em, `select id from ${table} where tenant_id = ? and lower(${column}) = lower(?)`, [
     tenantId,
     name,
   ]);

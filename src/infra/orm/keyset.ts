@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { prepared } from './sql.js';
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import { decodeCursor, encodeCursor, validatePageArgs, type Page, type PageArgs } from '../../kernel/pagination.js';
 
@@ -58,7 +59,7 @@ export async function keysetPage<R extends Record<string, unknown>>(em: EntityMa
   params.push(limit + 1);
   const sql = `with base as (select ${q.select}, ${sortKey} as sort_key, ${q.sortType === 'text' ? sortKey : `${q.sortExpr}::text`} as sort_text ${q.from})
                select base.* from base ${keyset} order by sort_key ${dir}, id ${dir} limit ?`;
-  let rows = limit === 0 ? [] : await em.execute<Array<R & { sort_text: string; id: string }>>(sql, params);
+  let rows = limit === 0 ? [] : await prepared<R & { sort_text: string; id: string }>(em, sql, params);
   let total: Promise<number> | undefined;
   const more = rows.length > limit;
   rows = rows.slice(0, limit);

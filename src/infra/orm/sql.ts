@@ -1,3 +1,6 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { PREPARED_MARK } from '../db/prepared.js';
+
 /**
  * The ORM expands an array parameter into a list of placeholders, so lists travel as one JSON parameter
  * instead, unpacked in SQL: `col in ${UUID_LIST}` with `jsonList(ids)`. Works for empty lists too.
@@ -12,3 +15,72 @@ export const jsonList = (values: readonly unknown[]): string => JSON.stringify(v
  * partner (a 50,000-member group) becomes a hash join reading the whole partner.
  */
 export const UUID_ARRAY = `array(select jsonb_array_elements_text(?::jsonb)::uuid)`;
+
+/**
+ * `?` placeholders as `$1, $2, …`, outside string literals, quoted identifiers and comments. A `?` that is
+ * part of an operator (jsonb's `?|`, `?&`) is not supported here: such a statement stays with `em.execute`.
+ */
+export function numberPlaceholders(sql: string): string {
+  let out = '';
+  let n = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i];
+    if (ch === "'" || ch === '"') {
+      const end = closing(sql, i, ch);
+      out += sql.slice(i, end);
+      i = end - 1;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      const stop = end < 0 ? sql.length : end + 2;
+      out += sql.slice(i, stop);
+      i = stop - 1;
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      const stop = end < 0 ? sql.length : end;
+      out += sql.slice(i, stop);
+      i = stop - 1;
+    } else if (ch === '?') {
+      out += `$${++n}`;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+/** The index just past the literal or identifier opened by `quote` at `start` (a doubled quote stays inside). */
+function closing(sql: string, start: number, quote: string): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    if (sql[i] === quote) {
+      if (sql[i + 1] === quote) i += 2;
+      else return i + 1;
+    } else i++;
+  }
+  return sql.length;
+}
+
+/** What Kysely's executor takes (the shape of its CompiledQuery): the text as it is, values bound by the driver. */
+interface RawCompiled {
+  sql: string;
+  parameters: readonly unknown[];
+  query: { kind: 'RawNode'; sqlFragments: readonly string[]; parameters: readonly unknown[] };
+}
+
+interface KyselyLike {
+  executeQuery(q: RawCompiled): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Runs a hot statement as a prepared statement of the request's connection (infra/db/prepared.ts): planned
+ * once per connection, not once per request. Same placeholders (`?`) and results as `em.execute`; the values
+ * are bound, not inlined, so each must have a type PostgreSQL can infer from where it stands (cast it
+ * otherwise, e.g. `?::uuid`). For statements whose text is fixed or comes in few shapes; the connection
+ * keeps a bounded number of them.
+ */
+export async function prepared<R>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  const text = `${PREPARED_MARK} ${numberPlaceholders(sql)}`;
+  const ctx = (em.getTransactionContext() ?? em.getConnection().getClient()) as unknown as KyselyLike;
+  const res = await ctx.executeQuery({ sql: text, parameters: params, query: { kind: 'RawNode', sqlFragments: [text], parameters: [] } });
+  return res.rows as R[];
+}

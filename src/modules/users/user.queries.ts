@@ -1,5 +1,5 @@
 import type { Page, PageArgs } from '../../kernel/pagination.js';
-import { UUID_LIST, jsonList } from '../../infra/orm/sql.js';
+import { UUID_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
 import { isUuid } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
@@ -132,7 +132,8 @@ export async function usersByIds(scope: TenantScope, ids: readonly string[], opt
 }
 
 async function userViewsByIds(scope: TenantScope, ids: string[]): Promise<User[]> {
-  const rows = await scope.em.execute<Array<Record<string, unknown>>>(
+  const rows = await prepared<Record<string, unknown>>(
+    scope.em,
     `select u.* from users u where u.tenant_id = ? and u.deleted_at is null and u.id in ${UUID_LIST}`,
     [scope.tenantId, jsonList(ids)],
   );
@@ -141,7 +142,8 @@ async function userViewsByIds(scope: TenantScope, ids: string[]): Promise<User[]
 
 /** Role ids per user (DataLoader batch function). */
 export async function roleIdsByUserIds(scope: TenantScope, userIds: readonly string[]): Promise<string[][]> {
-  const rows = await scope.em.execute<Array<{ user_id: string; role_id: string }>>(
+  const rows = await prepared<{ user_id: string; role_id: string }>(
+    scope.em,
     `select user_id, role_id from role_members where tenant_id = ? and user_id in ${UUID_LIST} order by role_id`,
     [scope.tenantId, jsonList(userIds.filter(isUuid))],
   );

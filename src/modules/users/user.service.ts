@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
-import { TEXT_LIST, jsonList } from '../../infra/orm/sql.js';
+import { TEXT_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { parseInput } from '../../kernel/validate.js';
@@ -129,7 +129,8 @@ function normaliseComplexList<T>(items: ReadonlyArray<Record<string, unknown>>):
 
 /** Finds a live user by Roster id or externalId (an id match wins). */
 async function resolveManagerRef(scope: TenantScope, ref: string): Promise<string | null> {
-  const rows = await scope.em.execute<Array<{ id: string }>>(
+  const rows = await prepared<{ id: string }>(
+    scope.em,
     isUuid(ref)
       ? `select id from users where tenant_id = ? and deleted_at is null and (id = ?::uuid or external_id = ?) order by (id = ?::uuid) desc limit 1`
       : `select id from users where tenant_id = ? and deleted_at is null and external_id = ? limit 1`,
@@ -140,7 +141,7 @@ async function resolveManagerRef(scope: TenantScope, ref: string): Promise<strin
 
 /** Serialises reporting-line changes within a tenant, so two concurrent changes cannot each pass the cycle check. */
 async function lockOrg(scope: TenantScope): Promise<void> {
-  await scope.em.execute(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?, 0))`, [scope.tenantId]);
+  await prepared(scope.em, `select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?::text, 0))`, [scope.tenantId]);
 }
 
 async function applyFields(
@@ -190,7 +191,8 @@ async function applyFields(
 async function backfill(scope: TenantScope, user: User, refs: string[]): Promise<string[]> {
   const keys = refs.filter(Boolean);
   if (keys.length === 0) return [];
-  const rows = await scope.em.execute<Array<{ id: string }>>(
+  const rows = await prepared<{ id: string }>(
+    scope.em,
     `update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = now()
       where tenant_id = ? and manager_ref in ${TEXT_LIST} and deleted_at is null and id <> ?
       returning id`,

@@ -2,6 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import type { TenantScope } from '../../kernel/scope.js';
 import { listCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
+import { prepared } from '../../infra/orm/sql.js';
 import { ScimError } from '../errors.js';
 import { parseFilter } from '../filter/parse-filter.js';
 import { compileFilter, compileSortBy, type FilterSchema } from '../filter/to-sql.js';
@@ -275,7 +276,8 @@ export async function fetchListPage(
   // filtered ids (before the limit). Continuing after a previous page, its version must not have moved.
   type Row = Record<string, unknown> & { _total: string; _version?: string };
   const page = (from?: { id: string; version: string }) =>
-    scope.em.execute<Row[]>(
+    prepared<Row>(
+      scope.em,
       `select ${cols}, ${kept ? 'k.total' : 'page._total'} as _total${versioned ? ', k.version as _version' : ''} from ${table} ${a}
          join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where}${from ? ` and ${a}.id > ?` : ''}
                 order by ${order} limit ?${from ? '' : ' offset ?'}) page on page.id = ${a}.id

@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import type { TenantScope } from '../../kernel/scope.js';
-import { UUID_ARRAY, jsonList } from '../../infra/orm/sql.js';
+import { UUID_ARRAY, jsonList, prepared } from '../../infra/orm/sql.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
 import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
 import type { User } from '../../modules/users/user.entity.js';
@@ -47,7 +47,8 @@ export function relationsOfRows(rows: Array<Record<string, unknown>>): UserRelat
 /** The relations of users already loaded (single resources after a read or a write), in one statement. */
 export async function loadUserRelations(scope: TenantScope, users: User[]): Promise<UserRelations> {
   if (users.length === 0) return relationsOfRows([]);
-  const rows = await scope.em.execute<Array<Record<string, unknown>>>(
+  const rows = await prepared<Record<string, unknown>>(
+    scope.em,
     `select u.id, u.team_id, u.manager_id, ${USER_RELATION_COLUMNS} from users u where u.tenant_id = ? and u.id = any(${UUID_ARRAY})`,
     [scope.tenantId, jsonList(users.map((u) => u.id))],
   );

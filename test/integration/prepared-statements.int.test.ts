@@ -1,0 +1,115 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { MAX_PER_CONNECTION, PREPARED_MARK } from '../../src/infra/db/prepared.js';
+import { createOrm } from '../../src/infra/orm/orm.js';
+import { numberPlaceholders, prepared } from '../../src/infra/orm/sql.js';
+import { scimClient } from '../setup/scim-client.js';
+import { measureSql } from '../setup/sql-counter.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+
+/**
+ * Hot statements are planned once per connection, not once per request (infra/db/prepared.ts; issue 4,
+ * docs/performance.md): on a real PostgreSQL, through the pool the service uses.
+ */
+let app: TestApp;
+/** One connection, so that successive transactions share it (what a busy pool does for every connection). */
+let orm: MikroORM;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  orm = await createOrm({ url: process.env.ROSTER_TEST_DATABASE_URL!, poolMax: 1 });
+});
+afterAll(async () => {
+  await orm.close();
+  await app.close();
+});
+
+const inTx = <T>(fn: (em: EntityManager) => Promise<T>) => orm.em.fork().transactional(fn);
+
+interface Kept {
+  statement: string;
+  generic_plans: string;
+  custom_plans: string;
+}
+const keptOn = (em: EntityManager) =>
+  em.execute<Kept[]>(
+    `select statement, generic_plans, custom_plans from pg_prepared_statements where statement like '/* roster:prepared */%'`,
+  );
+
+describe('prepared statements', () => {
+  it('runs a statement once parsed per connection, and PostgreSQL plans it generically after its first runs', async () => {
+    // an index lookup (pg_class by oid): the generic plan is the custom one, so PostgreSQL keeps it
+    const sql = `select c.relname, c.relkind, ?::text as label from pg_class c where c.oid = ?::oid`;
+    const oids = ['pg_class', 'pg_type', 'pg_proc', 'pg_attribute', 'pg_class', 'pg_index', 'pg_type', 'pg_namespace'];
+    for (const [i, name] of oids.entries()) {
+      const params = [
+        `run ${i}`,
+        (await inTx((em) => em.execute<Array<{ oid: number }>>(`select ?::regclass::oid as oid`, [name])))[0].oid,
+      ];
+      const rows = await inTx((em) => prepared<{ relname: string; label: string }>(em, sql, params));
+      expect(rows).toEqual([{ relname: name, relkind: 'r', label: `run ${i}` }]);
+      // the same rows the ORM's own execute answers
+      expect(rows).toEqual(await inTx((em) => em.execute(sql, params)));
+    }
+    const kept = (await inTx(keptOn)).filter((k) => k.statement.includes('pg_class c'));
+    expect(kept).toHaveLength(1);
+    expect(kept[0].statement).toBe(`${PREPARED_MARK} ${numberPlaceholders(sql)}`);
+    expect(Number(kept[0].custom_plans) + Number(kept[0].generic_plans)).toBe(8);
+    // PostgreSQL's plan cache: custom plans for the first five runs, then the kept generic plan
+    expect(Number(kept[0].generic_plans)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('forgets them all at the next checkout once the connection holds more than its bound', async () => {
+    await inTx(async (em) => {
+      for (let i = 0; i <= MAX_PER_CONNECTION; i++) await prepared(em, `select ?::int + ${i} as n`, [i]);
+      expect((await keptOn(em)).length).toBeGreaterThan(MAX_PER_CONNECTION);
+    });
+    const after = await inTx(async (em) => {
+      const [row] = await prepared<{ n: number }>(em, `select ?::int * 2 as n`, [21]);
+      expect(row.n).toBe(42);
+      return keptOn(em);
+    });
+    expect(after.map((k) => k.statement)).toEqual([`${PREPARED_MARK} select $1::int * 2 as n`]);
+  });
+
+  it('recovers when a kept plan no longer fits its table (a migration by another process)', async () => {
+    await inTx((em) => em.execute(`create table if not exists prepared_probe (id int primary key)`));
+    await inTx((em) => em.execute(`insert into prepared_probe values (1) on conflict do nothing`));
+    const read = () => inTx((em) => prepared<Record<string, unknown>>(em, `select * from prepared_probe where id = ?::int`, [1]));
+    try {
+      expect(await read()).toEqual([{ id: 1 }]);
+      await app.sql(`alter table prepared_probe add column note text default 'x'`);
+      // PostgreSQL refuses the kept plan once: its result would have another shape
+      await expect(read()).rejects.toMatchObject({ code: '0A000' });
+      // the connection forgot its statements: the next checkout prepares it again
+      expect(await read()).toEqual([{ id: 1, note: 'x' }]);
+    } finally {
+      await app.sql(`drop table if exists prepared_probe`);
+    }
+  });
+
+  it('numbers placeholders outside literals, quoted names and comments', () => {
+    expect(numberPlaceholders(`select ? , '?', "a?b", ?::int /* ? */ -- ?\n, ?`)).toBe(
+      `select $1 , '?', "a?b", $2::int /* ? */ -- ?\n, $3`,
+    );
+    expect(numberPlaceholders(`select 'it''s ?', ?`)).toBe(`select 'it''s ?', $1`);
+  });
+});
+
+describe('the service’s hot statements', () => {
+  it('a SCIM lookup’s page and a created user’s relations go as prepared statements', async () => {
+    const t = await app.createTenant();
+    const scim = scimClient(app.baseUrl, t.scimToken);
+    const m = await measureSql(app, async () => {
+      const created = await scim.post('/Users', {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'prepared@x.test',
+      });
+      expect(created.status).toBe(201);
+      const found = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "PREPARED@x.test"')}`);
+      expect(found.body.totalResults).toBe(1);
+    });
+    const kept = m.sql.filter((s) => s.startsWith(PREPARED_MARK));
+    expect(kept.some((s) => s.includes('user_name_lower = lower($'))).toBe(true);
+    expect(kept.some((s) => s.includes('as _team_name'))).toBe(true);
+  });
+});

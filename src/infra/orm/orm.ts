@@ -12,6 +12,7 @@ import { Migration20261122080000_user_counts } from '../../../migrations/Migrati
 import { Migration20261122090000_user_changes } from '../../../migrations/Migration20261122090000_user_changes.js';
 import { Migration20261122100000_door_enter } from '../../../migrations/Migration20261122100000_door_enter.js';
 import { Migration20261122110000_audit_outbox } from '../../../migrations/Migration20261122110000_audit_outbox.js';
+import { Migration20261122120000_user_count_shards } from '../../../migrations/Migration20261122120000_user_count_shards.js';
 import { TenantSchema } from '../../modules/tenants/tenant.entity.js';
 import { UserSchema } from '../../modules/users/user.entity.js';
 import { TeamSchema } from '../../modules/teams/team.entity.js';
@@ -35,6 +36,7 @@ export const migrations = [
   { name: 'Migration20261122090000_user_changes', class: Migration20261122090000_user_changes },
   { name: 'Migration20261122100000_door_enter', class: Migration20261122100000_door_enter },
   { name: 'Migration20261122110000_audit_outbox', class: Migration20261122110000_audit_outbox },
+  { name: 'Migration20261122120000_user_count_shards', class: Migration20261122120000_user_count_shards },
 ];
 
 export interface OrmOptions {

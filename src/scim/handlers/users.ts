@@ -2,17 +2,19 @@ import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import type { User } from '../../modules/users/user.entity.js';
 import { LIVE_USERS } from '../../modules/users/user.queries.js';
 import { userView } from '../../modules/users/user.view.js';
-import { createUser, deleteUser, getUser as findUser, requireUser, updateUser } from '../../modules/users/user.service.js';
+import { createUser, deleteUser, requireUser, updateUser } from '../../modules/users/user.service.js';
 import { ScimError } from '../errors.js';
 import { userFilterSchema } from '../filter-schemas.js';
 import type { ScimState } from '../middleware/scim-auth.js';
 import {
   USER_RELATION_COLUMNS,
   etag,
+  findUserWithRelations,
   loadUserRelations,
   normaliseUserBody,
   relationsOfRows,
   toScimUser,
+  type UserRelations,
   toUserCommand,
 } from '../mappers/user.mapper.js';
 import { applyPatch } from '../patch/apply-patch.js';
@@ -37,16 +39,18 @@ import {
   fetchListPage,
 } from './common.js';
 
-async function render(state: ScimState, users: User[], us: UserSchemas) {
+/** The users as SCIM resources; their relations read in one statement unless already known. */
+async function render(state: ScimState, users: User[], us: UserSchemas, known?: UserRelations) {
   const { scope, baseUrl } = state;
-  const rel = await loadUserRelations(scope, users);
+  const rel = known ?? (await loadUserRelations(scope, users));
   return users.map((u) => toScimUser(u, rel, { baseUrl, customUrn: us.customUrn, customDecls: us.customDecls }));
 }
 
-async function load(state: ScimState, id: string | undefined): Promise<User> {
-  const user = await findUser(state.scope, id ?? '');
-  if (!user) throw new ScimError(404, `User ${id} not found`);
-  return user;
+/** The user of the path and its relations (one statement), or 404. */
+async function load(state: ScimState, id: string | undefined): Promise<{ user: User; rel: UserRelations }> {
+  const found = await findUserWithRelations(state.scope, id ?? '');
+  if (!found) throw new ScimError(404, `User ${id} not found`);
+  return found;
 }
 
 const roleNames = (rep: Record<string, unknown>) =>
@@ -57,12 +61,12 @@ const roleNames = (rep: Record<string, unknown>) =>
 
 export async function getUserCore(call: ScimCall): Promise<ScimReply> {
   const { scope, tenantSlug } = call.scim;
-  const user = await load(call.scim, call.id);
+  const { user, rel } = await load(call.scim, call.id);
   const tag = etag(user.version);
   if (notModifiedHeader(call.ifNoneMatch, tag)) return reply(304, undefined, { ETag: tag });
   const us = await userSchemas(scope, tenantSlug);
   const project = projector(call.query, us.schemas);
-  const [rep] = await render(call.scim, [user], us);
+  const [rep] = await render(call.scim, [user], us, rel);
   return reply(200, project(rep), { ETag: tag });
 }
 
@@ -83,7 +87,7 @@ export async function createUserCore(call: ScimCall): Promise<ScimReply> {
 
 export async function replaceUserCore(call: ScimCall): Promise<ScimReply> {
   const { scope, tenantSlug } = call.scim;
-  const current = await load(call.scim, call.id);
+  const { user: current } = await load(call.scim, call.id);
   checkIfMatchHeader(call.ifMatch, etag(current.version));
   const us = await userSchemas(scope, tenantSlug);
   const rep = normaliseUserBody(requireJsonObject(call.body), us.schemas);
@@ -102,10 +106,10 @@ export async function replaceUserCore(call: ScimCall): Promise<ScimReply> {
 export async function patchUserCore(call: ScimCall): Promise<ScimReply> {
   const { scope, tenantSlug } = call.scim;
   const ops = parsePatchRequest(call.body);
-  const current = await load(call.scim, call.id);
+  const { user: current, rel } = await load(call.scim, call.id);
   checkIfMatchHeader(call.ifMatch, etag(current.version));
   const us = await userSchemas(scope, tenantSlug);
-  const [before] = await render(call.scim, [current], us);
+  const [before] = await render(call.scim, [current], us, rel);
   const after = applyPatch(before, ops, { schemas: us.schemas });
   const { command, roles } = toUserCommand(after, us.customUrn);
   // Only what the operations changed goes to the update: an attribute left as it was is not applied again
@@ -124,7 +128,7 @@ export async function patchUserCore(call: ScimCall): Promise<ScimReply> {
 }
 
 export async function deleteUserCore(call: ScimCall): Promise<ScimReply> {
-  const current = await load(call.scim, call.id);
+  const { user: current } = await load(call.scim, call.id);
   checkIfMatchHeader(call.ifMatch, etag(current.version));
   await deleteUser(call.scim.scope, current.id);
   return reply(204);

@@ -1,6 +1,8 @@
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { UUID_ARRAY, jsonList, prepared } from '../../infra/orm/sql.js';
+import { isUuid } from '../../kernel/ids.js';
+import { userView } from '../../modules/users/user.view.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
 import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
 import type { User } from '../../modules/users/user.entity.js';
@@ -53,6 +55,21 @@ export async function loadUserRelations(scope: TenantScope, users: User[]): Prom
     [scope.tenantId, jsonList(users.map((u) => u.id))],
   );
   return relationsOfRows(rows);
+}
+
+/**
+ * A live user of the tenant and its relations, in one statement (a single resource's GET, PATCH, PUT,
+ * DELETE): a view (modules/users/user.view.ts), never persisted; a write loads the entity itself. Null when
+ * there is no such user (a malformed id included).
+ */
+export async function findUserWithRelations(scope: TenantScope, id: string): Promise<{ user: User; rel: UserRelations } | null> {
+  if (!isUuid(id)) return null;
+  const rows = await prepared<Record<string, unknown>>(
+    scope.em,
+    `select u.*, ${USER_RELATION_COLUMNS} from users u where u.tenant_id = ? and u.id = ?::uuid and u.deleted_at is null`,
+    [scope.tenantId, id],
+  );
+  return rows[0] ? { user: userView(rows[0]), rel: relationsOfRows(rows) } : null;
 }
 
 const put = (o: Json, k: string, v: unknown) => {

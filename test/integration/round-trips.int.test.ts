@@ -138,6 +138,33 @@ describe('SCIM requests IdPs send most', () => {
     expect(after.body).toMatchObject({ title: 'Engineer', [ENTERPRISE]: { department: 'Research' } });
   });
 
+  it('a create answers with its team and manager names as its own statements read them, without reading its relations', async () => {
+    const boss = await scim.post('/Users', userBody('rt-create-boss@x.test', { displayName: 'Grace Hopper' }));
+    expect(boss.status).toBe(201);
+    // the team exists as "Engineering": a department in another case names it, and the answer says how it is stored
+    const m = await statementsOf(async () => {
+      const res = await scim.post(
+        '/Users',
+        userBody('rt-create@x.test', { [ENTERPRISE]: { department: 'ENGINEERING', manager: { value: boss.body.id } } }),
+      );
+      expect(res.status).toBe(201);
+      expect(res.body[ENTERPRISE]).toEqual({
+        department: 'Engineering',
+        manager: { value: boss.body.id, $ref: expect.any(String), displayName: 'Grace Hopper' },
+      });
+      expect(res.body.groups).toBeUndefined();
+    });
+    expect(m.sql.filter((q) => /^select u\.id, u\.team_id, u\.manager_id/.test(q))).toEqual([]);
+    // door + begin + enter, the team by name, the manager, insert, backfill, audit, commit
+    expect(m.statements).toBeLessThanOrEqual(7);
+    // what a later read says is what the create answered
+    const created = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "rt-create@x.test"')}`);
+    expect(created.body.Resources[0][ENTERPRISE]).toEqual({
+      department: 'Engineering',
+      manager: { value: boss.body.id, $ref: expect.any(String), displayName: 'Grace Hopper' },
+    });
+  });
+
   it('a create validates custom values against the schema read on entering the tenant', async () => {
     const urn = `urn:roster:params:scim:schemas:extension:${t.slug}:2.0:User`;
     const m = await statementsOf(async () => {

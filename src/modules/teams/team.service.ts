@@ -24,14 +24,14 @@ export async function requireTeam(scope: TenantScope, id: string, field = 'teamI
 /**
  * The team a SCIM `department` (or any team name) designates, created when the name is new. Names match
  * case-insensitively; the insert is race-free (ON CONFLICT on the unique index), so two concurrent
- * provisioning requests with a new department name get the same team.
+ * provisioning requests with a new department name get the same team. Answers its id and stored name.
  */
-export async function ensureTeamByName(scope: TenantScope, rawName: string): Promise<string> {
+export async function ensureTeamByName(scope: TenantScope, rawName: string): Promise<{ id: string; name: string }> {
   const name = parseInput(TeamName, rawName);
   const row = await findOrCreateByName(scope.em, 'teams', scope.tenantId, name);
   if (row.created)
     recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
-  return row.id;
+  return { id: row.id, name: row.name };
 }
 
 const CreateTeamInput = z.object({

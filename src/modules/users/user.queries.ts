@@ -29,6 +29,10 @@ const ORDER: Record<UserOrder, { expr: string; type: 'text' | 'timestamptz' }> =
   UPDATED_AT: { expr: 'u.updated_at', type: 'timestamptz' },
 };
 
+/** How a user is named where another user shows it (a manager's display name): SQL over the row alias `a`. */
+export const displayNameSql = (a: string) =>
+  `coalesce(${a}.display_name, nullif(concat_ws(' ', ${a}.given_name, ${a}.family_name), ''), ${a}.user_name)`;
+
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 const NONE = '00000000-0000-0000-0000-000000000000';
 

@@ -1,6 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { TEXT_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
+import { displayNameSql } from './user.queries.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { parseInput } from '../../kernel/validate.js';
@@ -127,17 +128,30 @@ function normaliseComplexList<T>(items: ReadonlyArray<Record<string, unknown>>):
   });
 }
 
-/** Finds a live user by Roster id or externalId (an id match wins). */
-async function resolveManagerRef(scope: TenantScope, ref: string): Promise<string | null> {
-  const rows = await prepared<{ id: string }>(
+/** Finds a live user by Roster id or externalId (an id match wins): its id and display name. */
+async function resolveManagerRef(scope: TenantScope, ref: string): Promise<{ id: string; name: string } | null> {
+  const rows = await prepared<{ id: string; name: string }>(
     scope.em,
     isUuid(ref)
-      ? `select id from users where tenant_id = ? and deleted_at is null and (id = ?::uuid or external_id = ?) order by (id = ?::uuid) desc limit 1`
-      : `select id from users where tenant_id = ? and deleted_at is null and external_id = ? limit 1`,
+      ? `select u.id, ${displayNameSql('u')} as name from users u where u.tenant_id = ? and u.deleted_at is null and (u.id = ?::uuid or u.external_id = ?) order by (u.id = ?::uuid) desc limit 1`
+      : `select u.id, ${displayNameSql('u')} as name from users u where u.tenant_id = ? and u.deleted_at is null and u.external_id = ? limit 1`,
     isUuid(ref) ? [scope.tenantId, ref, ref, ref] : [scope.tenantId, ref],
   );
-  return rows[0]?.id ?? null;
+  return rows[0] ?? null;
 }
+
+/**
+ * The names a create read anyway (its team's, by the department upsert or the team lookup; its manager's, by
+ * the manager lookup), so that the new user's representation needs no read of its relations.
+ */
+export interface NamesRead {
+  teamName?: string;
+  managerName?: string;
+}
+const NAMES_READ = new WeakMap<User, NamesRead>();
+
+/** What createUser read of the new user's team and manager names (undefined: not this process's new user). */
+export const namesReadCreating = (user: User): NamesRead | undefined => NAMES_READ.get(user);
 
 /** Serialises reporting-line changes within a tenant, so two concurrent changes cannot each pass the cycle check. */
 async function lockOrg(scope: TenantScope): Promise<void> {
@@ -149,7 +163,8 @@ async function applyFields(
   user: User,
   cmd: UpdateUserCommand & Record<string, unknown>,
   opts: UpdateOptions,
-): Promise<{ managerSet: boolean }> {
+): Promise<{ managerSet: boolean; names: NamesRead }> {
+  const names: NamesRead = {};
   const target = user as unknown as Record<string, unknown>;
   for (const k of SIMPLE) if (cmd[k] !== undefined) target[k] = cmd[k] ?? (k === 'phoneNumbers' || k === 'addresses' ? [] : null);
   if (cmd.emails !== undefined) user.emails = normaliseEmails(cmd.emails ?? []);
@@ -159,8 +174,16 @@ async function applyFields(
     user.active = cmd.active;
     user.deactivatedAt = cmd.active ? null : new Date();
   }
-  if (cmd.teamId !== undefined) user.teamId = cmd.teamId === null ? null : (await requireTeam(scope, cmd.teamId, 'teamId')).id;
-  if (cmd.department !== undefined) user.teamId = cmd.department === null ? null : await ensureTeamByName(scope, cmd.department);
+  if (cmd.teamId !== undefined) {
+    const team = cmd.teamId === null ? null : await requireTeam(scope, cmd.teamId, 'teamId');
+    user.teamId = team?.id ?? null;
+    names.teamName = team?.name;
+  }
+  if (cmd.department !== undefined) {
+    const team = cmd.department === null ? null : await ensureTeamByName(scope, cmd.department);
+    user.teamId = team?.id ?? null;
+    names.teamName = team?.name;
+  }
   if (cmd.custom !== undefined) {
     const decls = await listCustomAttributes(scope);
     user.custom = normaliseCustomValues(decls, user.custom, (cmd.custom ?? {}) as Record<string, unknown>, opts.replaceCustom ?? false);
@@ -171,7 +194,9 @@ async function applyFields(
       user.managerId = null;
       user.managerRef = null;
     } else {
-      const managerId = await resolveManagerRef(scope, cmd.manager);
+      const manager = await resolveManagerRef(scope, cmd.manager);
+      const managerId = manager?.id ?? null;
+      names.managerName = manager?.name;
       if (managerId === user.id || (!managerId && (cmd.manager === user.id || (user.externalId && cmd.manager === user.externalId)))) {
         throw new DomainError(ErrorCode.MANAGER_CYCLE, 'a user cannot be their own manager', { field: 'manager', reason: 'MANAGER_CYCLE' });
       }
@@ -181,7 +206,7 @@ async function applyFields(
       user.managerRef = managerId ? null : cmd.manager;
     }
   }
-  return { managerSet };
+  return { managerSet, names };
 }
 
 /**
@@ -234,8 +259,9 @@ export async function createUser(scope: TenantScope, input: CreateUserCommand): 
     updatedAt: now,
     deactivatedAt: cmd.active === false ? now : null,
   });
-  const { managerSet } = await applyFields(scope, user, cmd, {});
+  const { managerSet, names } = await applyFields(scope, user, cmd, {});
   await translatingDbErrors(() => scope.em.flush());
+  NAMES_READ.set(user, names);
   const linked = await backfill(scope, user, [user.id, user.externalId ?? '']);
   // A brand-new user has no reports but the ones just backfilled; only then can its manager close a cycle.
   if (managerSet && linked.length > 0) {

@@ -12,6 +12,7 @@ import {
   findUserWithRelations,
   loadUserRelations,
   normaliseUserBody,
+  relationsOfNewUser,
   relationsOfRows,
   toScimUser,
   type UserRelations,
@@ -78,7 +79,8 @@ export async function createUserCore(call: ScimCall): Promise<ScimReply> {
   if (!command.userName) throw new ScimError(400, 'userName is required', 'invalidValue');
   const user = await createUser(scope, { ...command, userName: command.userName, active: command.active ?? true });
   if (roles?.length) await setRolesOfUser(scope, user.id, roles, { replace: false });
-  const [out] = await render(call.scim, [user], us);
+  // its team's and manager's names were read by the create; only groups given with it need a read
+  const [out] = await render(call.scim, [user], us, roles?.length ? undefined : relationsOfNewUser(user));
   return reply(201, projector(call.query, us.schemas)(out), {
     Location: (out.meta as { location: string }).location,
     ETag: etag(user.version),

@@ -2,6 +2,8 @@ import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { UUID_ARRAY, jsonList, prepared } from '../../infra/orm/sql.js';
 import { isUuid } from '../../kernel/ids.js';
+import { displayNameSql } from '../../modules/users/user.queries.js';
+import { namesReadCreating } from '../../modules/users/user.service.js';
 import { userView } from '../../modules/users/user.view.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
 import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
@@ -25,7 +27,7 @@ export interface UserRelations {
  */
 export const USER_RELATION_COLUMNS = `
   (select t.name from teams t where t.tenant_id = u.tenant_id and t.id = u.team_id) as _team_name,
-  (select coalesce(m.display_name, nullif(concat_ws(' ', m.given_name, m.family_name), ''), m.user_name)
+  (select ${displayNameSql('m')}
      from users m where m.tenant_id = u.tenant_id and m.id = u.manager_id) as _manager_name,
   (select coalesce(json_agg(json_build_array(r.id, r.display_name) order by lower(r.display_name), r.id), '[]')
      from role_members rm join roles r on r.id = rm.role_id and r.tenant_id = rm.tenant_id
@@ -55,6 +57,19 @@ export async function loadUserRelations(scope: TenantScope, users: User[]): Prom
     [scope.tenantId, jsonList(users.map((u) => u.id))],
   );
   return relationsOfRows(rows);
+}
+
+/**
+ * A user just created (by this request) and its relations from what the create read on the way (its team's
+ * and manager's names; a new user is in no group yet): no statement. Undefined when a name was not read.
+ */
+export function relationsOfNewUser(user: User): UserRelations | undefined {
+  const names = namesReadCreating(user);
+  if (!names || (user.teamId && names.teamName === undefined) || (user.managerId && names.managerName === undefined)) return undefined;
+  const rel = relationsOfRows([]);
+  if (user.teamId) rel.teamName.set(user.teamId, names.teamName!);
+  if (user.managerId) rel.managerName.set(user.managerId, names.managerName!);
+  return rel;
 }
 
 /**

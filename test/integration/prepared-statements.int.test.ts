@@ -58,29 +58,6 @@ describe('prepared statements', () => {
     expect(Number(kept[0].generic_plans)).toBeGreaterThanOrEqual(3);
   });
 
-  it('in a request’s transaction (entered by roster_enter), runs the generic plan from the first execution', async () => {
-    const t = await app.createTenant();
-    const tenant = Buffer.from(t.id, 'base64url').toString('utf8').split(':')[1];
-    // a page statement: PostgreSQL's default mode would plan each run for its values (the generic estimate of
-    // `limit $n` is a tenth of the table, not a page)
-    const sql = `select u.id from users u where u.tenant_id = ?::uuid and u.deleted_at is null and u.id > ?::uuid order by u.id limit ?`;
-    const zero = '00000000-0000-0000-0000-000000000000';
-    const kept = await inTx(async (em) => {
-      await em.execute(`select * from roster_enter(?, 'off', '30000')`, [tenant]);
-      expect((await em.execute<Array<{ mode: string }>>(`select current_setting('plan_cache_mode') as mode`))[0].mode).toBe(
-        'force_generic_plan',
-      );
-      await prepared(em, sql, [tenant, zero, 100]);
-      return keptOn(em);
-    });
-    const page = kept.filter((k) => k.statement.includes('u.id > $2::uuid'));
-    expect(page.map((k) => [Number(k.generic_plans), Number(k.custom_plans)])).toEqual([[1, 0]]);
-    // transaction-local: the connection's next transaction is back to PostgreSQL's default
-    expect((await inTx((em) => em.execute<Array<{ mode: string }>>(`select current_setting('plan_cache_mode') as mode`)))[0].mode).toBe(
-      'auto',
-    );
-  });
-
   it('forgets them all at the next checkout once the connection holds more than its bound', async () => {
     await inTx(async (em) => {
       for (let i = 0; i <= MAX_PER_CONNECTION; i++) await prepared(em, `select ?::int + ${i} as n`, [i]);

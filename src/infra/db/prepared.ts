@@ -9,11 +9,8 @@ import { createHash } from 'node:crypto';
  * PostgreSQL's work: 0.5–0.7 ms to plan, 0.07 ms to run, measured with pg_stat_statements under the bench's
  * load. Such a statement, marked with PREPARED_MARK and sent with bind values (infra/orm/sql.ts `prepared`),
  * becomes a named prepared statement of the connection (node-postgres parses it once per connection and
- * binds it afterwards) and PostgreSQL keeps its plan: in a request's transaction the generic one from the
- * first run (`roster_enter` sets `plan_cache_mode`, migration generic_plans: these statements are tenant-scoped
- * index access whose plan does not depend on the values); elsewhere PostgreSQL's default (custom plans for
- * five runs, then the generic one if it is estimated no dearer). Row-level security is unaffected: its
- * policies read `roster.tenant_id` when the plan runs.
+ * binds it afterwards); PostgreSQL keeps its plan, custom for the first five runs, then generic if that is
+ * no worse. Row-level security is unaffected: its policies read `roster.tenant_id` when the plan runs.
  *
  * A connection keeps at most MAX_PER_CONNECTION of them: past that (statements built from arbitrary SCIM
  * filters are many shapes), the connection forgets them all at its next checkout (`deallocate all`, sent

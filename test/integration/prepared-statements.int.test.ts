@@ -5,6 +5,12 @@ import { numberPlaceholders, prepared } from '../../src/infra/orm/sql.js';
 import { scimClient } from '../setup/scim-client.js';
 import { measureSql } from '../setup/sql-counter.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { fetchListPage, listParams } from '../../src/scim/handlers/common.js';
+import { userFilterSchema } from '../../src/scim/filter-schemas.js';
+import { LIVE_USERS } from '../../src/modules/users/user.queries.js';
+import { USER_RELATION_COLUMNS } from '../../src/scim/mappers/user.mapper.js';
+import { Permission } from '../../src/kernel/scope.js';
+import { tenantSql, tenantUuid } from './scim/helpers.js';
 
 /**
  * Hot statements are planned once per connection, not once per request (infra/db/prepared.ts; issue 4,
@@ -56,6 +62,44 @@ describe('prepared statements', () => {
     expect(Number(kept[0].custom_plans) + Number(kept[0].generic_plans)).toBe(8);
     // PostgreSQL's plan cache: custom plans for the first five runs, then the kept generic plan
     expect(Number(kept[0].generic_plans)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps the plan of an Okta import’s pages: the page size is in the text, so PostgreSQL’s generic plan is a page', async () => {
+    const t = await app.createTenant();
+    await tenantSql(
+      t.id,
+      `insert into users (id, tenant_id, user_name, created_at, updated_at)
+       select uuidv7(), $1, 'import-' || lpad(g::text, 5, '0') || '@x.test', now(), now() from generate_series(1, 20000) g`,
+      [tenantUuid(t.id)],
+    );
+    // a tenant the planner knows is large (the generic plan of `limit $n` then costs a tenth of it)
+    await app.sql('analyze users');
+    const tenantId = tenantUuid(t.id);
+    const source = {
+      table: 'users' as const,
+      alias: 'u' as const,
+      where: 'u.tenant_id = ? and u.deleted_at is null',
+      filterSchema: userFilterSchema('urn:x', []),
+      kept: { sql: LIVE_USERS, versioned: true },
+      withColumns: USER_RELATION_COLUMNS,
+    };
+    const actor = { kind: 'system' as const, label: 'test', permissions: new Set([Permission.DIRECTORY_READ]) };
+    const names: string[] = [];
+    // page after page on one connection, as an import runs (its next page continues after the last id)
+    for (let startIndex = 1; startIndex <= 30; startIndex += 3) {
+      const page = await inTx(async (em) => {
+        await em.execute(`select set_config('roster.tenant_id', ?, true)`, [tenantId]);
+        return fetchListPage({ tenantId, actor, door: 'scim', em }, source, listParams({ startIndex, count: 3 }));
+      });
+      expect(page.totalResults).toBe(20000);
+      names.push(...page.rows.map((r) => String(r.user_name)));
+    }
+    expect(new Set(names).size).toBe(30);
+    const continued = (await inTx(keptOn)).filter((k) => /u\.id > \$/.test(k.statement) && k.statement.includes('limit 3'));
+    expect(continued).toHaveLength(1);
+    // nine continued pages: five custom plans, then PostgreSQL keeps the generic one (with `limit $n` it
+    // never did: its generic estimate was a tenth of the table)
+    expect(Number(continued[0].generic_plans)).toBeGreaterThanOrEqual(3);
   });
 
   it('forgets them all at the next checkout once the connection holds more than its bound', async () => {

@@ -56,9 +56,9 @@ export async function keysetPage<R extends Record<string, unknown>>(em: EntityMa
     keyset = `where (sort_key, id) ${cmp} (?::${q.sortType}, ?::uuid)`;
     params.push(c.key, c.id);
   }
-  params.push(limit + 1);
+  // The page size is in the text (an integer from validatePageArgs), not a parameter: see fetchListPage.
   const sql = `with base as (select ${q.select}, ${sortKey} as sort_key, ${q.sortType === 'text' ? sortKey : `${q.sortExpr}::text`} as sort_text ${q.from})
-               select base.* from base ${keyset} order by sort_key ${dir}, id ${dir} limit ?`;
+               select base.* from base ${keyset} order by sort_key ${dir}, id ${dir} limit ${Math.trunc(limit) + 1}`;
   let rows = limit === 0 ? [] : await prepared<R & { sort_text: string; id: string }>(em, sql, params);
   let total: Promise<number> | undefined;
   const more = rows.length > limit;

@@ -275,17 +275,21 @@ export async function fetchListPage(
   // The page's ids, then their rows; the total travels with them: the kept one, or a window count over the
   // filtered ids (before the limit). Continuing after a previous page, its version must not have moved.
   type Row = Record<string, unknown> & { _total: string; _version?: string };
+  // The page size is part of the statement's text, not a parameter: a prepared statement's generic plan then
+  // knows it reads a page (a `limit $n` is estimated as a tenth of the table, and PostgreSQL would go on
+  // planning every page for its values). It is an integer from listParams, at most MAX_PAGE_SIZE.
+  const pageSize = Math.trunc(params.count);
   const page = (from?: { id: string; version: string }) =>
     prepared<Row>(
       scope.em,
       `select ${cols}, ${kept ? 'k.total' : 'page._total'} as _total${versioned ? ', k.version as _version' : ''} from ${table} ${a}
          join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where}${from ? ` and ${a}.id > ?` : ''}
-                order by ${order} limit ?${from ? '' : ' offset ?'}) page on page.id = ${a}.id
+                order by ${order} limit ${pageSize}${from ? '' : ' offset ?'}) page on page.id = ${a}.id
          ${kept ? `cross join (${kept.sql}) k` : ''}
         where ${a}.tenant_id = ?${from ? ' and k.version = ?::bigint' : ''} order by ${order}`,
       [
         ...args,
-        ...(from ? [from.id, params.count] : [params.count, params.startIndex - 1]),
+        ...(from ? [from.id] : [params.startIndex - 1]),
         ...(kept ? [scope.tenantId] : []),
         scope.tenantId,
         ...(from ? [from.version] : []),

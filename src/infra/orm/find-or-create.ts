@@ -11,31 +11,44 @@ const NAMED = { teams: 'name', roles: 'display_name' } as const;
  * the insert relies on the unique index on (tenant_id, lower(<name>)); a concurrent creator makes it do
  * nothing, and since the select in the same statement still sees the snapshot from before that commit,
  * the row is read again.
+ *
+ * `alongside`: a scalar sub-select the caller needs anyway (e.g. the manager a create names), answered in the
+ * same statement (one round trip instead of two) as `alongside`.
  */
 export async function findOrCreateByName(
   em: EntityManager,
   table: keyof typeof NAMED,
   tenantId: string,
   name: string,
-): Promise<{ id: string; created: boolean; name: string }> {
+  opts: { alongside?: { sql: string; params: readonly unknown[] } } = {},
+): Promise<{ id: string; created: boolean; name: string; alongside?: unknown }> {
   const column = NAMED[table];
-  const rows = await prepared<{ id: string; created: boolean; name: string }>(
-    em,
-    `with ins as (
+  const ins = `ins as (
        insert into ${table} (id, tenant_id, ${column}) values (?, ?, ?)
        on conflict (tenant_id, lower(${column})) do nothing
-       returning id, true as created, ${column} as name)
-     select id, created, name from ins
+       returning id, true as created, ${column} as name)`;
+  const found = `select id, created, name from ins
      union all
      select id, false, ${column} from ${table} where tenant_id = ? and lower(${column}) = lower(?)
-     limit 1`,
-    [uuidv7(), tenantId, name, tenantId, name],
-  );
-  if (rows[0]) return rows[0];
+     limit 1`;
+  const params = [uuidv7(), tenantId, name, tenantId, name];
+  type Row = { id: string | null; created: boolean; name: string; alongside?: unknown };
+  const { alongside } = opts;
+  // With a sub-select alongside, the statement always answers one row (the name's row may be missing: below).
+  // (A data-modifying WITH must stay at the statement's top level.)
+  const rows = alongside
+    ? await prepared<Row>(
+        em,
+        `with ${ins}, f as (${found}) select f.id, f.created, f.name, (${alongside.sql}) as alongside from (select 1) one left join f on true`,
+        [...params, ...alongside.params],
+      )
+    : await prepared<Row>(em, `with ${ins} ${found}`, params);
+  const row = rows[0];
+  if (row?.id) return row as Row & { id: string };
   const again = await prepared<{ id: string; name: string }>(
     em,
     `select id, ${column} as name from ${table} where tenant_id = ? and lower(${column}) = lower(?)`,
     [tenantId, name],
   );
-  return { id: again[0].id, created: false, name: again[0].name };
+  return { id: again[0].id, created: false, name: again[0].name, ...(alongside ? { alongside: row?.alongside } : {}) };
 }

@@ -24,14 +24,19 @@ export async function requireTeam(scope: TenantScope, id: string, field = 'teamI
 /**
  * The team a SCIM `department` (or any team name) designates, created when the name is new. Names match
  * case-insensitively; the insert is race-free (ON CONFLICT on the unique index), so two concurrent
- * provisioning requests with a new department name get the same team. Answers its id and stored name.
+ * provisioning requests with a new department name get the same team. Answers its id and stored name (and
+ * what `alongside` selected in the same statement: findOrCreateByName).
  */
-export async function ensureTeamByName(scope: TenantScope, rawName: string): Promise<{ id: string; name: string }> {
+export async function ensureTeamByName(
+  scope: TenantScope,
+  rawName: string,
+  opts: { alongside?: { sql: string; params: readonly unknown[] } } = {},
+): Promise<{ id: string; name: string; alongside?: unknown }> {
   const name = parseInput(TeamName, rawName);
-  const row = await findOrCreateByName(scope.em, 'teams', scope.tenantId, name);
+  const row = await findOrCreateByName(scope.em, 'teams', scope.tenantId, name, opts);
   if (row.created)
     recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
-  return { id: row.id, name: row.name };
+  return { id: row.id, name: row.name, ...('alongside' in row ? { alongside: row.alongside } : {}) };
 }
 
 const CreateTeamInput = z.object({

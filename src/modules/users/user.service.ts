@@ -128,16 +128,30 @@ function normaliseComplexList<T>(items: ReadonlyArray<Record<string, unknown>>):
   });
 }
 
+type ManagerRead = { id: string; name: string } | null;
+
+/**
+ * The live user a manager reference names, by Roster id or externalId (an id match wins): a scalar
+ * sub-select answering `{ id, name }` (its display name) as JSON, or null.
+ */
+function managerRefLookup(scope: TenantScope, ref: string): { sql: string; params: unknown[] } {
+  const row = `json_build_object('id', u.id, 'name', ${displayNameSql('u')})`;
+  return isUuid(ref)
+    ? {
+        sql: `select ${row} from users u where u.tenant_id = ? and u.deleted_at is null and (u.id = ?::uuid or u.external_id = ?) order by (u.id = ?::uuid) desc limit 1`,
+        params: [scope.tenantId, ref, ref, ref],
+      }
+    : {
+        sql: `select ${row} from users u where u.tenant_id = ? and u.deleted_at is null and u.external_id = ? limit 1`,
+        params: [scope.tenantId, ref],
+      };
+}
+
 /** Finds a live user by Roster id or externalId (an id match wins): its id and display name. */
-async function resolveManagerRef(scope: TenantScope, ref: string): Promise<{ id: string; name: string } | null> {
-  const rows = await prepared<{ id: string; name: string }>(
-    scope.em,
-    isUuid(ref)
-      ? `select u.id, ${displayNameSql('u')} as name from users u where u.tenant_id = ? and u.deleted_at is null and (u.id = ?::uuid or u.external_id = ?) order by (u.id = ?::uuid) desc limit 1`
-      : `select u.id, ${displayNameSql('u')} as name from users u where u.tenant_id = ? and u.deleted_at is null and u.external_id = ? limit 1`,
-    isUuid(ref) ? [scope.tenantId, ref, ref, ref] : [scope.tenantId, ref],
-  );
-  return rows[0] ?? null;
+async function resolveManagerRef(scope: TenantScope, ref: string): Promise<ManagerRead> {
+  const lookup = managerRefLookup(scope, ref);
+  const rows = await prepared<{ manager: ManagerRead }>(scope.em, `select (${lookup.sql}) as manager`, lookup.params);
+  return rows[0]?.manager ?? null;
 }
 
 /**
@@ -179,10 +193,14 @@ async function applyFields(
     user.teamId = team?.id ?? null;
     names.teamName = team?.name;
   }
+  // Okta and Entra name a department and a manager together: the manager is read in the team's statement.
+  let managerRead: ManagerRead | undefined;
   if (cmd.department !== undefined) {
-    const team = cmd.department === null ? null : await ensureTeamByName(scope, cmd.department);
+    const alongside = cmd.department !== null && cmd.manager ? managerRefLookup(scope, cmd.manager) : undefined;
+    const team = cmd.department === null ? null : await ensureTeamByName(scope, cmd.department, { alongside });
     user.teamId = team?.id ?? null;
     names.teamName = team?.name;
+    if (alongside) managerRead = (team?.alongside as ManagerRead | undefined) ?? null;
   }
   if (cmd.custom !== undefined) {
     const decls = await listCustomAttributes(scope);
@@ -194,7 +212,7 @@ async function applyFields(
       user.managerId = null;
       user.managerRef = null;
     } else {
-      const manager = await resolveManagerRef(scope, cmd.manager);
+      const manager = managerRead !== undefined ? managerRead : await resolveManagerRef(scope, cmd.manager);
       const managerId = manager?.id ?? null;
       names.managerName = manager?.name;
       if (managerId === user.id || (!managerId && (cmd.manager === user.id || (user.externalId && cmd.manager === user.externalId)))) {

@@ -116,19 +116,17 @@ export function deferBegin(client: DeferringClient): void {
       return Promise.resolve(DONE('COMMIT'));
     }
     if (typeof text === 'string' && ROLLBACK.test(text)) c[READ_ONLY] = false;
+    // What the connection owes before this statement: the previous read's commit, forgetting its prepared statements.
     const prefix: string[] = [];
     if (c[COMMIT_PENDING]) {
       c[COMMIT_PENDING] = false;
-      // Not mergeable (bind parameters, or pg-pool's pool.query() with its callback): the commit goes
-      // first on its own; node-postgres queues the statement behind it.
-      if (!simple) (query('commit') as Promise<unknown>).catch(() => undefined);
-      else prefix.push('commit');
+      prefix.push('commit');
     }
     const forget = takeForget(client);
-    if (forget) {
-      if (!simple) (query(forget) as Promise<unknown>).catch(() => undefined);
-      else prefix.push(forget);
-    }
+    if (forget) prefix.push(forget);
+    // Not mergeable (bind parameters, or pg-pool's pool.query() with its callback): that goes first on its own;
+    // node-postgres queues the statement behind it.
+    if (!simple && prefix.length > 0) (query(prefix.splice(0).join('; ')) as Promise<unknown>).catch(() => undefined);
     const begin = c[PENDING];
     c[PENDING] = null;
     // A callback is pg-pool's own pool.query() on a fresh checkout: no transaction of its own is pending.

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Statements planned once per connection instead of once per request (issue 4; docs/performance.md).
  *
@@ -38,10 +36,24 @@ type State = { [NAMES]?: Set<string>; [STALE_SEEN]?: boolean; [FORGET]?: boolean
 export const isPrepared = (text: unknown, values: unknown): text is string =>
   typeof text === 'string' && Array.isArray(values) && text.startsWith(PREPARED_MARK);
 
-/** node-postgres's query config for a marked statement: the same text always has the same name. */
+/**
+ * Statement names by text, for the process: a name is never reused for another text, so a connection that
+ * kept a statement under a name forgotten here still runs the right one. Bounded; past the bound it starts
+ * over (texts then get new names, and connections prepare them again).
+ */
+const namesByText = new Map<string, string>();
+let lastName = 0;
+const MAX_NAMES = 1_000;
+
+/** node-postgres's query config for a marked statement. */
 export function namedStatement(client: object, text: string, values: unknown[]): { name: string; text: string; values: unknown[] } {
   const c = client as State;
-  const name = `roster_${createHash('sha1').update(text).digest('base64url')}`;
+  let name = namesByText.get(text);
+  if (name === undefined) {
+    if (namesByText.size >= MAX_NAMES) namesByText.clear();
+    name = `roster_${++lastName}`;
+    namesByText.set(text, name);
+  }
   (c[NAMES] ??= new Set()).add(name);
   return { name, text, values };
 }

@@ -50,5 +50,5 @@ export async function findOrCreateByName(
     `select id, ${column} as name from ${table} where tenant_id = ? and lower(${column}) = lower(?)`,
     [tenantId, name],
   );
-  return { id: again[0].id, created: false, name: again[0].name, ...(alongside ? { alongside: row?.alongside } : {}) };
+  return { id: again[0].id, created: false, name: again[0].name, alongside: row?.alongside };
 }

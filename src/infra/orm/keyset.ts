@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { prepared } from './sql.js';
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import { decodeCursor, encodeCursor, validatePageArgs, type Page, type PageArgs } from '../../kernel/pagination.js';
+import { prepared } from './sql.js';
 
 /** How PostgreSQL prints a timestamptz as text (the form cursors carry), e.g. 2026-11-22 10:00:00.123456+00. */
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2}){0,2})?$/;

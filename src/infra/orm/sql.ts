@@ -60,6 +60,18 @@ function closing(sql: string, start: number, quote: string): number {
   return sql.length;
 }
 
+/** The marked, numbered text of each statement seen (bounded): the same string each time, not rebuilt per call. */
+const marked = new Map<string, string>();
+function markedText(sql: string): string {
+  let text = marked.get(sql);
+  if (text === undefined) {
+    if (marked.size >= 1_000) marked.clear();
+    text = `${PREPARED_MARK} ${numberPlaceholders(sql)}`;
+    marked.set(sql, text);
+  }
+  return text;
+}
+
 /** What Kysely's executor takes (the shape of its CompiledQuery): the text as it is, values bound by the driver. */
 interface RawCompiled {
   sql: string;
@@ -79,7 +91,7 @@ interface KyselyLike {
  * keeps a bounded number of them.
  */
 export async function prepared<R>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<R[]> {
-  const text = `${PREPARED_MARK} ${numberPlaceholders(sql)}`;
+  const text = markedText(sql);
   const ctx = (em.getTransactionContext() ?? em.getConnection().getClient()) as unknown as KyselyLike;
   const res = await ctx.executeQuery({ sql: text, parameters: params, query: { kind: 'RawNode', sqlFragments: [text], parameters: [] } });
   return res.rows as R[];

@@ -36,7 +36,7 @@ export async function ensureTeamByName(
   const row = await findOrCreateByName(scope.em, 'teams', scope.tenantId, name, opts);
   if (row.created)
     recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
-  return { id: row.id, name: row.name, ...('alongside' in row ? { alongside: row.alongside } : {}) };
+  return { id: row.id, name: row.name, alongside: row.alongside };
 }
 
 const CreateTeamInput = z.object({

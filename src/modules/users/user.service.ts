@@ -162,10 +162,6 @@ export interface NamesRead {
   teamName?: string;
   managerName?: string;
 }
-const NAMES_READ = new WeakMap<User, NamesRead>();
-
-/** What createUser read of the new user's team and manager names (undefined: not this process's new user). */
-export const namesReadCreating = (user: User): NamesRead | undefined => NAMES_READ.get(user);
 
 /** Serialises reporting-line changes within a tenant, so two concurrent changes cannot each pass the cycle check. */
 async function lockOrg(scope: TenantScope): Promise<void> {
@@ -261,7 +257,11 @@ async function assertNoCycle(scope: TenantScope, userId: string): Promise<void> 
   }
 }
 
-export async function createUser(scope: TenantScope, input: CreateUserCommand): Promise<User> {
+export const createUser = async (scope: TenantScope, input: CreateUserCommand): Promise<User> =>
+  (await createUserReadingNames(scope, input)).user;
+
+/** createUser, with the team and manager names it read on the way (a SCIM create answers from them). */
+export async function createUserReadingNames(scope: TenantScope, input: CreateUserCommand): Promise<{ user: User; names: NamesRead }> {
   const cmd = parseInput(CreateUserCommand, input);
   const now = new Date();
   const user = scope.em.create(User, {
@@ -279,7 +279,6 @@ export async function createUser(scope: TenantScope, input: CreateUserCommand): 
   });
   const { managerSet, names } = await applyFields(scope, user, cmd, {});
   await translatingDbErrors(() => scope.em.flush());
-  NAMES_READ.set(user, names);
   const linked = await backfill(scope, user, [user.id, user.externalId ?? '']);
   // A brand-new user has no reports but the ones just backfilled; only then can its manager close a cycle.
   if (managerSet && linked.length > 0) {
@@ -288,7 +287,7 @@ export async function createUser(scope: TenantScope, input: CreateUserCommand): 
   }
   recordAudit(scope, { action: 'user.created', targetType: 'user', targetId: user.id, changes: diff({}, snapshot(user), AUDITED) });
   await scope.em.flush();
-  return user;
+  return { user, names };
 }
 
 /**

@@ -2,7 +2,7 @@ import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import type { User } from '../../modules/users/user.entity.js';
 import { LIVE_USERS } from '../../modules/users/user.queries.js';
 import { userView } from '../../modules/users/user.view.js';
-import { createUser, deleteUser, requireUser, updateUser } from '../../modules/users/user.service.js';
+import { createUserReadingNames, deleteUser, requireUser, updateUser } from '../../modules/users/user.service.js';
 import { ScimError } from '../errors.js';
 import { userFilterSchema } from '../filter-schemas.js';
 import type { ScimState } from '../middleware/scim-auth.js';
@@ -77,10 +77,10 @@ export async function createUserCore(call: ScimCall): Promise<ScimReply> {
   const rep = normaliseUserBody(requireJsonObject(call.body), us.schemas);
   const { command, roles } = toUserCommand(rep, us.customUrn);
   if (!command.userName) throw new ScimError(400, 'userName is required', 'invalidValue');
-  const user = await createUser(scope, { ...command, userName: command.userName, active: command.active ?? true });
+  const { user, names } = await createUserReadingNames(scope, { ...command, userName: command.userName, active: command.active ?? true });
   if (roles?.length) await setRolesOfUser(scope, user.id, roles, { replace: false });
   // its team's and manager's names were read by the create; only groups given with it need a read
-  const [out] = await render(call.scim, [user], us, roles?.length ? undefined : relationsOfNewUser(user));
+  const [out] = await render(call.scim, [user], us, roles?.length ? undefined : relationsOfNewUser(user, names));
   return reply(201, projector(call.query, us.schemas)(out), {
     Location: (out.meta as { location: string }).location,
     ETag: etag(user.version),

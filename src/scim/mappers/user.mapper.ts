@@ -3,7 +3,7 @@ import type { TenantScope } from '../../kernel/scope.js';
 import { UUID_ARRAY, jsonList, prepared } from '../../infra/orm/sql.js';
 import { isUuid } from '../../kernel/ids.js';
 import { displayNameSql } from '../../modules/users/user.queries.js';
-import { namesReadCreating } from '../../modules/users/user.service.js';
+import type { NamesRead } from '../../modules/users/user.service.js';
 import { userView } from '../../modules/users/user.view.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
 import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
@@ -63,9 +63,8 @@ export async function loadUserRelations(scope: TenantScope, users: User[]): Prom
  * A user just created (by this request) and its relations from what the create read on the way (its team's
  * and manager's names; a new user is in no group yet): no statement. Undefined when a name was not read.
  */
-export function relationsOfNewUser(user: User): UserRelations | undefined {
-  const names = namesReadCreating(user);
-  if (!names || (user.teamId && names.teamName === undefined) || (user.managerId && names.managerName === undefined)) return undefined;
+export function relationsOfNewUser(user: User, names: NamesRead): UserRelations | undefined {
+  if ((user.teamId && names.teamName === undefined) || (user.managerId && names.managerName === undefined)) return undefined;
   const rel = relationsOfRows([]);
   if (user.teamId) rel.teamName.set(user.teamId, names.teamName!);
   if (user.managerId) rel.managerName.set(user.managerId, names.managerName!);

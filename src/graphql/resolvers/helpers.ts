@@ -5,6 +5,7 @@ import type { PageArgs } from '../../kernel/pagination.js';
 import { searchUsers, type UserCriteria } from '../../modules/users/user.queries.js';
 import type { GraphQLContext } from '../context.js';
 import { selectedFields } from '../lookahead.js';
+import { userProjection } from '../projection.js';
 import { UserErrorCode, toConnection, type UserError } from '../types/common.js';
 
 /** The caller's tenant scope; operator keys have none and get FORBIDDEN. */
@@ -42,20 +43,31 @@ export async function runMutation<P extends object>(
   }
 }
 
+/** The fields a connection's nodes select at `below` (`[]`: the nodes themselves), through `nodes` or `edges.node`. */
+const nodeFields = (info: GraphQLResolveInfo, below: readonly string[]) =>
+  new Set([...selectedFields(info, ['nodes', ...below]), ...selectedFields(info, ['edges', 'node', ...below])]);
+
 /**
- * A users connection as a resolver returns it. In a query, the managers and teams its nodes select come
- * with the page (one statement, graphql/lookahead.ts) and wait in the request's loaders, so the `manager`
- * and `team` field resolvers find them there instead of loading them in two more round trips. A mutation
- * leaves them to the loaders, whose entities a later mutation of the same document may change.
+ * A users connection as a resolver returns it. In a query, the page reads only the columns its nodes'
+ * selected fields need (graphql/projection.ts), and the managers and teams its nodes select come with the
+ * page (one statement, graphql/lookahead.ts): each node's manager, in the columns selected under `manager`,
+ * waits in `loaders.pageManagers` for the `manager` field resolver, and its team in the team loader, so
+ * neither costs another round trip. A manager read whole also primes the user loader. A mutation reads
+ * whole rows and leaves relations to the loaders, whose entities a later mutation of the same document
+ * may change.
  */
 export async function usersConnection(ctx: GraphQLContext, info: GraphQLResolveInfo, criteria: UserCriteria, page: PageArgs) {
-  const selected = ctx.operation.readOnly
-    ? new Set([...selectedFields(info, ['nodes']), ...selectedFields(info, ['edges', 'node'])])
-    : null;
+  const selected = ctx.operation.readOnly ? nodeFields(info, []) : null;
+  const managers = selected?.has('manager') ? userProjection(nodeFields(info, ['manager'])) : undefined;
   const result = await searchUsers(tenantScope(ctx), criteria, page, {
-    with: { manager: selected?.has('manager'), team: selected?.has('team') },
+    columns: selected ? userProjection(selected) : 'all',
+    with: { manager: managers, team: selected?.has('team') },
   });
-  for (const [id, manager] of result.related.managers) ctx.loaders.user.prime(id, manager);
+  if (managers) {
+    for (const node of result.nodes)
+      if (node.managerId) ctx.loaders.pageManagers.set(node, result.related.managers.get(node.managerId) ?? null);
+    if (managers === 'all') for (const [id, manager] of result.related.managers) ctx.loaders.user.prime(id, manager);
+  }
   for (const [id, team] of result.related.teams) ctx.loaders.team.prime(id, team);
   return toConnection(result);
 }

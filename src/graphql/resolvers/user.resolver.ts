@@ -176,6 +176,8 @@ export class UserResolver {
 
   @FieldResolver(() => User, { nullable: true })
   async manager(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext) {
+    const read = ctx.loaders.pageManagers.get(u);
+    if (read !== undefined) return read;
     return u.managerId ? ctx.loaders.user.load(u.managerId) : null;
   }
 

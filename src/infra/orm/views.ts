@@ -9,7 +9,8 @@ interface SchemaMeta {
   meta: { properties: Record<string, { type?: unknown }> };
 }
 
-const snake = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** A property's column (MikroORM's underscore naming), e.g. `userName` → `user_name`. */
+export const columnOf = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const isDateTime = (type: unknown) => typeof type === 'function' && type.name === 'DateTimeType';
 
 /** A timestamp as the driver returns it (text: `2026-11-22 10:00:00.123456+00`, or ISO 8601 inside JSON) → a Date. */
@@ -17,17 +18,18 @@ const parseTimestamp = (t: unknown): Date | null => (t == null ? null : t instan
 
 /**
  * The function that turns a row of the entity's table (`select x.*`, or `row_to_json(x)`: snake_case
- * columns, timestamps as text) into a view: every persisted property of the schema, in its column's name
- * (MikroORM's underscore naming), timestamps parsed.
+ * columns, timestamps as text) into a view: every persisted property of the schema the row has a column
+ * for, in its column's name (MikroORM's underscore naming), timestamps parsed. A row of some columns only
+ * (a projection, see user.queries.ts) makes a view of those properties only: the others are absent, not null.
  */
 export function rowView<T>(schema: SchemaMeta, View: new () => object): (row: Record<string, unknown>) => T {
   const props = Object.entries(schema.meta.properties);
-  const plain = props.filter(([, p]) => !isDateTime(p.type)).map(([prop]) => [prop, snake(prop)] as const);
-  const times = props.filter(([, p]) => isDateTime(p.type)).map(([prop]) => [prop, snake(prop)] as const);
+  const plain = props.filter(([, p]) => !isDateTime(p.type)).map(([prop]) => [prop, columnOf(prop)] as const);
+  const times = props.filter(([, p]) => isDateTime(p.type)).map(([prop]) => [prop, columnOf(prop)] as const);
   return (row) => {
     const v = new View() as Record<string, unknown>;
-    for (const [prop, column] of plain) v[prop] = row[column] ?? null;
-    for (const [prop, column] of times) v[prop] = parseTimestamp(row[column]);
+    for (const [prop, column] of plain) if (column in row) v[prop] = row[column] ?? null;
+    for (const [prop, column] of times) if (column in row) v[prop] = parseTimestamp(row[column]);
     return v as T;
   };
 }

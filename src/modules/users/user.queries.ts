@@ -3,7 +3,8 @@ import { UUID_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
 import { isUuid } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
-import { User } from './user.entity.js';
+import { columnOf } from '../../infra/orm/views.js';
+import { User, UserSchema } from './user.entity.js';
 import { userView } from './user.view.js';
 import type { Team } from '../teams/team.entity.js';
 import { teamView } from '../teams/team.view.js';
@@ -43,9 +44,38 @@ const NONE = '00000000-0000-0000-0000-000000000000';
 export const LIVE_USERS =
   'select coalesce(sum(c.live), 0) as total, coalesce(sum(c.changes), 0) as version from user_counts c where c.tenant_id = ?';
 
+/** A persisted property of a user (user.entity.ts). */
+export type UserProperty = keyof typeof UserSchema.meta.properties & string;
+
+/**
+ * Which of a user's properties a read needs: all of them, or these (the id always comes along). A view of
+ * some properties (infra/orm/views.ts) suits only a caller that reads no other: a GraphQL resolver whose
+ * query selects nothing else of those users (graphql/projection.ts).
+ */
+export type UserProjection = 'all' | readonly UserProperty[];
+
+const projected = (projection: UserProjection) => [...new Set<string>(['id', ...(projection === 'all' ? [] : projection)])];
+
+/** The select list of a projection over the users row alias `a`. */
+const userColumns = (a: string, projection: UserProjection) =>
+  projection === 'all'
+    ? `${a}.*`
+    : projected(projection)
+        .map((prop) => `${a}.${columnOf(prop)}`)
+        .join(', ');
+
+/** A projection over the users row alias `a` as one JSON object, keyed by column as `userColumns` would name them. */
+const userJson = (a: string, projection: UserProjection) =>
+  projection === 'all'
+    ? `row_to_json(${a})`
+    : `json_build_object(${projected(projection)
+        .map((prop) => `'${columnOf(prop)}', ${a}.${columnOf(prop)}`)
+        .join(', ')})`;
+
 /** What a page of users may bring along, read in the page's own statement (a GraphQL resolver's look-ahead). */
 export interface UserPageWith {
-  manager?: boolean;
+  /** Each user's manager, with these of its properties. */
+  manager?: UserProjection;
   team?: boolean;
 }
 
@@ -57,7 +87,8 @@ export interface UserPageRelated {
 
 // Each row's manager and team as JSON (views are built from them): a correlated sub-select per row, evaluated
 // for the page's rows only (PostgreSQL computes such columns after the limit).
-const WITH_MANAGER = `(select row_to_json(m) from users m where m.tenant_id = u.tenant_id and m.id = u.manager_id and m.deleted_at is null) as _manager`;
+const withManager = (projection: UserProjection) =>
+  `(select ${userJson('m', projection)} from users m where m.tenant_id = u.tenant_id and m.id = u.manager_id and m.deleted_at is null) as _manager`;
 const WITH_TEAM = `(select row_to_json(t) from teams t where t.tenant_id = u.tenant_id and t.id = u.team_id) as _team`;
 
 /** Live users of the tenant matching the criteria, one Relay page; with their managers and teams if asked. */
@@ -65,7 +96,7 @@ export async function searchUsers(
   scope: TenantScope,
   criteria: UserCriteria,
   args: PageArgs,
-  opts: { with?: UserPageWith } = {},
+  opts: { columns?: UserProjection; with?: UserPageWith } = {},
 ): Promise<Page<User> & { related: UserPageRelated }> {
   const where = ['u.tenant_id = ?', 'u.deleted_at is null'];
   const params: unknown[] = [scope.tenantId];
@@ -93,10 +124,19 @@ export async function searchUsers(
     params.push(pattern, pattern, pattern, pattern);
   }
   const order = ORDER[criteria.orderBy ?? 'NAME'];
+  // The relations read along need their ids on the row.
+  const columns: UserProjection =
+    opts.columns === undefined || opts.columns === 'all'
+      ? 'all'
+      : [...opts.columns, ...(opts.with?.manager ? (['managerId'] as const) : []), ...(opts.with?.team ? (['teamId'] as const) : [])];
   const page = await keysetPage<Record<string, unknown>>(
     scope.em,
     {
-      select: ['u.*', ...(opts.with?.manager ? [WITH_MANAGER] : []), ...(opts.with?.team ? [WITH_TEAM] : [])].join(', '),
+      select: [
+        userColumns('u', columns),
+        ...(opts.with?.manager ? [withManager(opts.with.manager)] : []),
+        ...(opts.with?.team ? [WITH_TEAM] : []),
+      ].join(', '),
       from: `from users u where ${where.join(' and ')}`,
       params,
       alias: 'u',

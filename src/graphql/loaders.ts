@@ -20,11 +20,12 @@ export interface Loaders {
   role: DataLoader<string, Role | null>;
   roleIdsOfUser: DataLoader<string, string[]>;
   /**
-   * The managers a users page read with its nodes, by node (resolvers/helpers.ts usersConnection), in the
-   * columns the query selects under those nodes' `manager`: for that field's resolver only, since another
-   * place in the query may select more of the same user.
+   * The managers and teams a users page read with its nodes, by node (resolvers/helpers.ts usersConnection),
+   * in the columns the query selects under those nodes' `manager` and `team`: for those fields' resolvers
+   * only, since another place in the query may select more of the same user or team.
    */
   pageManagers: WeakMap<User, User | null>;
+  pageTeams: WeakMap<User, Team | null>;
 }
 
 async function byIds<T extends { id: string }>(
@@ -67,5 +68,6 @@ export function createLoaders(scope: TenantScope | null, readOnly: () => boolean
     role: new DataLoader((ids) => byIds<Role>(need(), RoleEntity, ids), { maxBatchSize: 1000 }),
     roleIdsOfUser: new DataLoader((ids) => roleIdsByUserIds(need(), ids), { maxBatchSize: 1000 }),
     pageManagers: new WeakMap(),
+    pageTeams: new WeakMap(),
   };
 }

@@ -5,7 +5,7 @@ import type { PageArgs } from '../../kernel/pagination.js';
 import { searchUsers, type UserCriteria } from '../../modules/users/user.queries.js';
 import type { GraphQLContext } from '../context.js';
 import { selectedFields } from '../lookahead.js';
-import { userProjection } from '../projection.js';
+import { teamProjection, userProjection } from '../projection.js';
 import { UserErrorCode, toConnection, type UserError } from '../types/common.js';
 
 /** The caller's tenant scope; operator keys have none and get FORBIDDEN. */
@@ -50,24 +50,25 @@ const nodeFields = (info: GraphQLResolveInfo, below: readonly string[]) =>
 /**
  * A users connection as a resolver returns it. In a query, the page reads only the columns its nodes'
  * selected fields need (graphql/projection.ts), and the managers and teams its nodes select come with the
- * page (one statement, graphql/lookahead.ts): each node's manager, in the columns selected under `manager`,
- * waits in `loaders.pageManagers` for the `manager` field resolver, and its team in the team loader, so
- * neither costs another round trip. A manager read whole also primes the user loader. A mutation reads
- * whole rows and leaves relations to the loaders, whose entities a later mutation of the same document
- * may change.
+ * page (one statement, graphql/lookahead.ts), in the columns selected under `manager` and `team`: they wait
+ * in `loaders.pageManagers` and `loaders.pageTeams` for those fields' resolvers, so neither costs another
+ * round trip. One read whole also primes the user or team loader. A mutation reads whole rows and leaves
+ * relations to the loaders, whose entities a later mutation of the same document may change.
  */
 export async function usersConnection(ctx: GraphQLContext, info: GraphQLResolveInfo, criteria: UserCriteria, page: PageArgs) {
   const selected = ctx.operation.readOnly ? nodeFields(info, []) : null;
   const managers = selected?.has('manager') ? userProjection(nodeFields(info, ['manager'])) : undefined;
+  const teams = selected?.has('team') ? teamProjection(nodeFields(info, ['team'])) : undefined;
   const result = await searchUsers(tenantScope(ctx), criteria, page, {
     columns: selected ? userProjection(selected) : 'all',
-    with: { manager: managers, team: selected?.has('team') },
+    with: { manager: managers, team: teams },
   });
-  if (managers) {
-    for (const node of result.nodes)
-      if (node.managerId) ctx.loaders.pageManagers.set(node, result.related.managers.get(node.managerId) ?? null);
-    if (managers === 'all') for (const [id, manager] of result.related.managers) ctx.loaders.user.prime(id, manager);
+  const { loaders } = ctx;
+  for (const node of result.nodes) {
+    if (managers && node.managerId) loaders.pageManagers.set(node, result.related.managers.get(node.managerId) ?? null);
+    if (teams && node.teamId) loaders.pageTeams.set(node, result.related.teams.get(node.teamId) ?? null);
   }
-  for (const [id, team] of result.related.teams) ctx.loaders.team.prime(id, team);
+  if (managers === 'all') for (const [id, manager] of result.related.managers) loaders.user.prime(id, manager);
+  if (teams === 'all') for (const [id, team] of result.related.teams) loaders.team.prime(id, team);
   return toConnection(result);
 }

@@ -171,6 +171,8 @@ export class UserResolver {
 
   @FieldResolver(() => Team, { nullable: true, description: 'The team (department) the user belongs to.' })
   async team(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext) {
+    const read = ctx.loaders.pageTeams.get(u);
+    if (read !== undefined) return read;
     return u.teamId ? ctx.loaders.team.load(u.teamId) : null;
   }
 

@@ -33,3 +33,29 @@ export function rowView<T>(schema: SchemaMeta, View: new () => object): (row: Re
     return v as T;
   };
 }
+
+/** Which properties of a row a read needs: all of them, or these (the id always comes along). */
+export type Projection<P extends string = string> = 'all' | readonly P[];
+
+const projected = (projection: Projection) => [...new Set<string>(['id', ...(projection === 'all' ? [] : projection)])];
+
+/** The select list of a projection over the row alias `a`. */
+export const projectedColumns = (a: string, projection: Projection) =>
+  projection === 'all'
+    ? `${a}.*`
+    : projected(projection)
+        .map((prop) => `${a}.${columnOf(prop)}`)
+        .join(', ');
+
+/**
+ * A projection over the row alias `a` of an outer join as one JSON object keyed by column (as `select a.*`
+ * would name them), or null where the join found no row.
+ */
+export const projectedJson = (a: string, projection: Projection) =>
+  `case when ${a}.id is null then null else ${
+    projection === 'all'
+      ? `row_to_json(${a})`
+      : `json_build_object(${projected(projection)
+          .map((prop) => `'${columnOf(prop)}', ${a}.${columnOf(prop)}`)
+          .join(', ')})`
+  } end`;

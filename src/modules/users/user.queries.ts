@@ -3,10 +3,10 @@ import { UUID_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
 import { isUuid } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
-import { columnOf } from '../../infra/orm/views.js';
+import { projectedColumns, projectedJson, type Projection } from '../../infra/orm/views.js';
 import { User, UserSchema } from './user.entity.js';
 import { userView } from './user.view.js';
-import type { Team } from '../teams/team.entity.js';
+import { TeamSchema, type Team } from '../teams/team.entity.js';
 import { teamView } from '../teams/team.view.js';
 
 export type UserOrder = 'NAME' | 'CREATED_AT' | 'UPDATED_AT';
@@ -44,52 +44,31 @@ const NONE = '00000000-0000-0000-0000-000000000000';
 export const LIVE_USERS =
   'select coalesce(sum(c.live), 0) as total, coalesce(sum(c.changes), 0) as version from user_counts c where c.tenant_id = ?';
 
-/** A persisted property of a user (user.entity.ts). */
+/** A persisted property of a user (user.entity.ts), of a team (team.entity.ts). */
 export type UserProperty = keyof typeof UserSchema.meta.properties & string;
+export type TeamProperty = keyof typeof TeamSchema.meta.properties & string;
 
 /**
- * Which of a user's properties a read needs: all of them, or these (the id always comes along). A view of
- * some properties (infra/orm/views.ts) suits only a caller that reads no other: a GraphQL resolver whose
- * query selects nothing else of those users (graphql/projection.ts).
+ * Which of a user's properties a read needs (infra/orm/views.ts). A view of some properties suits only a
+ * caller that reads no other: a GraphQL resolver whose query selects nothing else of those users
+ * (graphql/projection.ts).
  */
-export type UserProjection = 'all' | readonly UserProperty[];
-
-const projected = (projection: UserProjection) => [...new Set<string>(['id', ...(projection === 'all' ? [] : projection)])];
-
-/** The select list of a projection over the users row alias `a`. */
-const userColumns = (a: string, projection: UserProjection) =>
-  projection === 'all'
-    ? `${a}.*`
-    : projected(projection)
-        .map((prop) => `${a}.${columnOf(prop)}`)
-        .join(', ');
-
-/** A projection over the users row alias `a` as one JSON object, keyed by column as `userColumns` would name them. */
-const userJson = (a: string, projection: UserProjection) =>
-  projection === 'all'
-    ? `row_to_json(${a})`
-    : `json_build_object(${projected(projection)
-        .map((prop) => `'${columnOf(prop)}', ${a}.${columnOf(prop)}`)
-        .join(', ')})`;
+export type UserProjection = Projection<UserProperty>;
+export type TeamProjection = Projection<TeamProperty>;
 
 /** What a page of users may bring along, read in the page's own statement (a GraphQL resolver's look-ahead). */
 export interface UserPageWith {
   /** Each user's manager, with these of its properties. */
   manager?: UserProjection;
-  team?: boolean;
+  /** Each user's team, with these of its properties. */
+  team?: TeamProjection;
 }
 
-/** The managers and teams of a page's users, by id (null: the user's manager is gone), when asked for. */
+/** The managers and teams of a page's users, by id (a manager null: gone), when asked for. */
 export interface UserPageRelated {
   managers: Map<string, User | null>;
   teams: Map<string, Team>;
 }
-
-// Each row's manager and team as JSON (views are built from them): a correlated sub-select per row, evaluated
-// for the page's rows only (PostgreSQL computes such columns after the limit).
-const withManager = (projection: UserProjection) =>
-  `(select ${userJson('m', projection)} from users m where m.tenant_id = u.tenant_id and m.id = u.manager_id and m.deleted_at is null) as _manager`;
-const WITH_TEAM = `(select row_to_json(t) from teams t where t.tenant_id = u.tenant_id and t.id = u.team_id) as _team`;
 
 /** Live users of the tenant matching the criteria, one Relay page; with their managers and teams if asked. */
 export async function searchUsers(
@@ -124,19 +103,31 @@ export async function searchUsers(
     params.push(pattern, pattern, pattern, pattern);
   }
   const order = ORDER[criteria.orderBy ?? 'NAME'];
-  // The relations read along need their ids on the row.
+  const { manager, team } = opts.with ?? {};
+  // The relations read along are joined by their ids.
   const columns: UserProjection =
     opts.columns === undefined || opts.columns === 'all'
       ? 'all'
-      : [...opts.columns, ...(opts.with?.manager ? (['managerId'] as const) : []), ...(opts.with?.team ? (['teamId'] as const) : [])];
+      : [...opts.columns, 'tenantId', ...(manager ? (['managerId'] as const) : []), ...(team ? (['teamId'] as const) : [])];
+  // Each row's manager and team as JSON (views are built from them), joined to the page's rows once it is cut.
+  const joined =
+    manager || team
+      ? {
+          select: [
+            ...(manager ? [`${projectedJson('m', manager)} as _manager`] : []),
+            ...(team ? [`${projectedJson('t', team)} as _team`] : []),
+          ].join(', '),
+          from: [
+            ...(manager ? ['left join users m on m.tenant_id = page.tenant_id and m.id = page.manager_id and m.deleted_at is null'] : []),
+            ...(team ? ['left join teams t on t.tenant_id = page.tenant_id and t.id = page.team_id'] : []),
+          ].join(' '),
+        }
+      : undefined;
   const page = await keysetPage<Record<string, unknown>>(
     scope.em,
     {
-      select: [
-        userColumns('u', columns),
-        ...(opts.with?.manager ? [withManager(opts.with.manager)] : []),
-        ...(opts.with?.team ? [WITH_TEAM] : []),
-      ].join(', '),
+      select: projectedColumns('u', columns),
+      joined,
       from: `from users u where ${where.join(' and ')}`,
       params,
       alias: 'u',
@@ -149,11 +140,15 @@ export async function searchUsers(
     },
     args,
   );
+  // Users of a page share managers and teams: one view of each.
   const related: UserPageRelated = { managers: new Map(), teams: new Map() };
   for (const row of page.nodes) {
-    if (opts.with?.manager && row.manager_id)
-      related.managers.set(String(row.manager_id), row._manager ? userView(row._manager as Record<string, unknown>) : null);
-    if (opts.with?.team && row._team) related.teams.set(String(row.team_id), teamView(row._team as Record<string, unknown>));
+    const managerId = row.manager_id as string | null;
+    if (manager && managerId && !related.managers.has(managerId))
+      related.managers.set(managerId, row._manager ? userView(row._manager as Record<string, unknown>) : null);
+    const teamId = row.team_id as string | null;
+    if (team && teamId && row._team && !related.teams.has(teamId))
+      related.teams.set(teamId, teamView(row._team as Record<string, unknown>));
   }
   return { ...page, nodes: page.nodes.map(userView), related };
 }

@@ -64,8 +64,11 @@ beforeAll(async () => {
   await mutate(`mutation($i: DeclareCustomAttributeInput!) { declareCustomAttribute(input: $i) { userErrors { code } } }`, {
     i: { name: 'costCode', type: 'string' },
   });
+  const labs = await mutate(`mutation($i: CreateTeamInput!) { createTeam(input: $i) { team { id } userErrors { code } } }`, {
+    i: { name: 'Labs' },
+  });
   const team = await mutate(`mutation($i: CreateTeamInput!) { createTeam(input: $i) { team { id } userErrors { code } } }`, {
-    i: { name: 'Research', description: 'Engines' },
+    i: { name: 'Research', description: 'Engines', parentId: (labs.team as { id: string }).id },
   });
   const role = await mutate(`mutation($i: CreateRoleInput!) { createRole(input: $i) { role { id } userErrors { code } } }`, {
     i: { displayName: 'Analysts' },
@@ -126,6 +129,17 @@ describe('a users page reads only what its query selects', () => {
     for (const field of fields) {
       const sel = selectionOf(field);
       const { projected, whole } = await bothWays(`${sel} manager { id ${sel} }`);
+      expect({ field: field.name, users: projected.size }).toEqual({ field: field.name, users: ids.length });
+      for (const [id, answer] of whole) expect({ field: field.name, answer: projected.get(id) }).toEqual({ field: field.name, answer });
+    }
+  });
+
+  it("answers every field of a node's Team as the whole row does", async () => {
+    const fields = types.get('Team') as IntrospectedField[];
+    expect(fields.length).toBeGreaterThan(8);
+    for (const field of fields) {
+      const sel = selectionOf(field);
+      const { projected, whole } = await bothWays(`team { id ${sel} } manager { team { ${sel} } }`);
       expect({ field: field.name, users: projected.size }).toEqual({ field: field.name, users: ids.length });
       for (const [id, answer] of whole) expect({ field: field.name, answer: projected.get(id) }).toEqual({ field: field.name, answer });
     }

@@ -278,6 +278,20 @@ describe('a GraphQL users page with managers and teams', () => {
       expect(m.sql.filter((q) => /from teams/.test(q) && !/row_to_json/.test(q))).toEqual([]);
     }
 
+    // a subtree page reads its people in its own statement: door + begin + enter, the root user (loader), the page, commit
+    let tree: any;
+    const t2 = await statementsOf(async () => {
+      tree = await other.raw<any>(
+        `query ($id: ID!) { user(id: $id) { subtree(first: 10) { totalCount edges { depth node { userName } } } } }`,
+        {
+          id: toGlobalId('User', boss.body.id),
+        },
+      );
+    });
+    expect(tree.errors).toBeUndefined();
+    expect(tree.data.user.subtree).toEqual({ totalCount: 1, edges: [{ depth: 1, node: { userName: 'la-a@x.test' } }] });
+    expect(t2.statements).toBeLessThanOrEqual(4);
+
     // a team read through the page is a Team to the Node interface as well
     const teamId = (await other.raw<any>(`{ users(first: 1) { nodes { team { id } } } }`)).data.users.nodes[0].team.id;
     const node = await other.raw<any>(`query ($id: ID!) { node(id: $id) { __typename ... on Team { name } } }`, { id: teamId });

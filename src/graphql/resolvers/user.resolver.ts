@@ -30,6 +30,9 @@ import {
 } from '../types/directory.js';
 import { CreateUserInput, ManagerRefInput, UpdateUserInput, type UserFieldsInput } from '../types/inputs.js';
 import { runMutation, tenantScope, usersConnection } from './helpers.js';
+import { selectedFields } from '../lookahead.js';
+import { userProjection } from '../projection.js';
+import { userView } from '../../modules/users/user.view.js';
 
 const SIMPLE_FIELDS = [
   'externalId',
@@ -207,6 +210,7 @@ export class UserResolver {
   async subtree(
     @Root() u: UserEntity,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('maxDepth', () => Int, { defaultValue: 8, description: 'At most 50.' }) maxDepth: number,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
@@ -225,14 +229,18 @@ export class UserResolver {
         throw new DomainError(ErrorCode.INVALID_INPUT, 'after: not a cursor from this connection', { field: 'after' });
       cursor = { depth: c.key, id: c.id };
     }
+    // A query reads the page's people in the page's statement, in the columns it selects of them.
+    const projection = ctx.operation.readOnly ? userProjection(selectedFields(info, ['edges', 'node'])) : undefined;
     const page = await subtreePage(scope.em, scope.tenantId, u.id, {
       maxDepth,
       limit: limit + 1,
       after: cursor,
       includeInactive: !activeOnly,
+      users: projection,
     });
     const rows = page.rows.slice(0, limit);
-    const users = await ctx.loaders.user.loadMany(rows.map((r) => r.id));
+    const users = projection ? rows.map((r) => (r.user ? userView(r.user) : null)) : await ctx.loaders.user.loadMany(rows.map((r) => r.id));
+    if (projection === 'all') for (const user of users) if (user && !(user instanceof Error)) ctx.loaders.user.prime(user.id, user);
     const edges = rows.map((r, i) => ({ node: users[i], depth: r.depth, cursor: encodeCursor(r.depth, r.id) }));
     return {
       edges,

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { prepared } from '../../infra/orm/sql.js';
+import { projectedJson, type Projection } from '../../infra/orm/views.js';
 
 /**
  * Reporting-line queries in SQL. Recursive CTEs are outside the reach of ORM filters, so every anchor
@@ -43,19 +45,21 @@ export async function hasManagerCycle(em: EntityManager, tenantId: string, userI
 }
 
 export interface SubtreePage {
-  rows: Array<{ id: string; depth: number }>;
+  /** With each person's row as JSON when asked for (`users`), keyed by column as `select u.*` names them. */
+  rows: Array<{ id: string; depth: number; user?: Record<string, unknown> | null }>;
   totalCount: number;
 }
 
 /**
  * Everyone below a manager with their depth (1 = direct reports), ordered by (depth, id), one page by
- * keyset after (depth, id). totalCount is computed in the same statement.
+ * keyset after (depth, id). totalCount is computed in the same statement, and so are the page's people,
+ * in the columns `users` asks for (a GraphQL query's look-ahead), when it asks.
  */
 export async function subtreePage(
   em: EntityManager,
   tenantId: string,
   managerId: string,
-  opts: { maxDepth: number; limit: number; after?: { depth: number; id: string }; includeInactive: boolean },
+  opts: { maxDepth: number; limit: number; after?: { depth: number; id: string }; includeInactive: boolean; users?: Projection },
 ): Promise<SubtreePage> {
   const params: unknown[] = [tenantId, managerId, tenantId, opts.maxDepth];
   let afterSql = '';
@@ -63,16 +67,21 @@ export async function subtreePage(
     afterSql = 'where (depth, id) > (?, ?::uuid)';
     params.push(opts.after.depth, opts.after.id);
   }
-  params.push(opts.limit);
+  if (opts.users) params.push(tenantId);
   const activeSql = opts.includeInactive ? '' : 'and u.active';
-  const rows = await em.execute<Array<{ id: string; depth: number; total: string }>>(
+  // The page size is in the text, not a parameter (see fetchListPage in scim/handlers/common.ts).
+  const rows = await prepared<{ id: string; depth: number; total: string; _user?: Record<string, unknown> | null }>(
+    em,
     `with recursive sub(id, depth) as (
        select u.id, 1 from users u where u.tenant_id = ? and u.manager_id = ? and u.deleted_at is null ${activeSql}
        union all
        select u.id, s.depth + 1 from users u join sub s on u.manager_id = s.id
         where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?),
-     counted as (select id, depth, count(*) over () as total from sub)
-     select id, depth, total from counted ${afterSql} order by depth, id limit ?`,
+     counted as (select id, depth, count(*) over () as total from sub),
+     page as (select id, depth, total from counted ${afterSql} order by depth, id limit ${Math.trunc(opts.limit)})
+     select page.id, page.depth, page.total${opts.users ? `, ${projectedJson('u', opts.users)} as _user` : ''} from page
+       ${opts.users ? 'left join users u on u.tenant_id = ? and u.id = page.id' : ''}
+      order by page.depth, page.id`,
     params,
   );
   let totalCount = rows.length > 0 ? Number(rows[0].total) : 0;
@@ -88,5 +97,8 @@ export async function subtreePage(
     );
     totalCount = Number(c[0].total);
   }
-  return { rows: rows.map((r) => ({ id: r.id, depth: Number(r.depth) })), totalCount };
+  return {
+    rows: rows.map((r) => ({ id: r.id, depth: Number(r.depth), ...(opts.users ? { user: r._user ?? null } : {}) })),
+    totalCount,
+  };
 }

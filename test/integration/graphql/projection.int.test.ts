@@ -145,6 +145,21 @@ describe('a users page reads only what its query selects', () => {
     }
   });
 
+  it("answers every field of User in a subtree's nodes as the whole row does", async () => {
+    for (const field of types.get('User') as IntrospectedField[]) {
+      const sel = selectionOf(field);
+      const tree = dataOf(
+        await t.raw<{ user: { subtree: { edges: Array<{ node: { id: string } }> } } }>(
+          `{ user(id: ${JSON.stringify(ids[0])}) { subtree(first: 100) { edges { depth node { id ${sel} } } } } }`,
+        ),
+      );
+      const nodes = tree.user.subtree.edges.map((e) => e.node);
+      expect({ field: field.name, people: nodes.length }).toEqual({ field: field.name, people: 2 });
+      const { whole } = await bothWays(sel);
+      for (const node of nodes) expect({ field: field.name, answer: node }).toEqual({ field: field.name, answer: whole.get(node.id) });
+    }
+  });
+
   it('follows fragments and aliases, and reads a manager of a manager through the loader', async () => {
     const sel = `...F alias: userName manager { ... on User { displayName manager { emails { value } customAttributes } } }`;
     const page = dataOf(

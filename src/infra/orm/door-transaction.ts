@@ -25,15 +25,63 @@ export interface DoorTransactionOptions {
 
 /** What entering the tenant read in the same round trip (see roster_enter in the hot_paths migration). */
 export interface Entered {
-  /** The tenant's custom-attribute declarations as rows (snake_case columns), or null for an operator. */
-  customAttributes: Array<Record<string, unknown>> | null;
+  /** The tenant's custom-attribute declarations as rows (snake_case columns; shared, frozen), or null for an operator. */
+  customAttributes: Declarations | null;
 }
 
 interface EnterRow {
   pid: number;
   xact_start: string;
+  /** Null for an operator, and where the version the process sent is the tenant's current one. */
   custom_attributes: Array<Record<string, unknown>> | null;
+  /** `<tenant id>:<schema version>` (migration schema_version), null for an operator. */
+  schema: string | null;
 }
+
+type Declarations = ReadonlyArray<Readonly<Record<string, unknown>>>;
+
+/**
+ * The custom-attribute declarations this process read last, per tenant, with their version (migration
+ * schema_version); and which tenant a credential entered last, so that the door's round trip, which learns
+ * the tenant only as it authenticates, can send the version the process holds for it. A guess that is
+ * wrong, or old, only costs reading the declarations, as every request did before: PostgreSQL compares
+ * the whole `<tenant id>:<version>`. Bounded: past `max` entries the oldest goes.
+ */
+class SchemaCache {
+  private readonly byTenant = new Map<string, { schema: string; declarations: Declarations }>();
+  private readonly tenantOf = new Map<string, string>();
+  constructor(private readonly max = 10_000) {}
+
+  /** What to send for the tenant (or the credential's last tenant): the version held, or '' (none). */
+  known(key: { tenantId?: string | null; credential?: string }) {
+    const tenant = key.tenantId ?? (key.credential !== undefined ? this.tenantOf.get(key.credential) : undefined);
+    return (tenant && this.byTenant.get(tenant)) || null;
+  }
+
+  /** The declarations the request entered with: read now (and kept), or the ones `sent` named. */
+  entered(row: EnterRow, sent: { schema: string; declarations: Declarations } | null, credential?: string): Declarations | null {
+    if (row.schema === null) return row.custom_attributes;
+    const tenant = row.schema.slice(0, row.schema.indexOf(':'));
+    if (credential !== undefined) this.remember(this.tenantOf, credential, tenant);
+    if (row.custom_attributes === null && sent?.schema === row.schema) return sent.declarations;
+    const declarations = Object.freeze((row.custom_attributes ?? []).map((d) => Object.freeze(d)));
+    this.remember(this.byTenant, tenant, { schema: row.schema, declarations });
+    return declarations;
+  }
+
+  private remember<V>(map: Map<string, V>, key: string, value: V) {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > this.max) map.delete(map.keys().next().value as string);
+  }
+}
+
+const schemaCaches = new WeakMap<MikroORM, SchemaCache>();
+const schemaCacheOf = (orm: MikroORM) => {
+  let cache = schemaCaches.get(orm);
+  if (!cache) schemaCaches.set(orm, (cache = new SchemaCache()));
+  return cache;
+};
 
 const statementTimeoutOf = (opts: DoorTransactionOptions) => {
   const bounds = [opts.statementTimeoutMs, opts.deadline ? Math.max(1, opts.deadline.remainingMs()) : 0].filter((ms) => ms > 0);
@@ -51,13 +99,14 @@ async function runEntered<T>(
   em: EntityManager,
   tenantId: string | null,
   backend: EnterRow,
+  customAttributes: Declarations | null,
   deadline: Deadline | undefined,
   fn: (em: EntityManager, entered: Entered) => Promise<T>,
 ): Promise<T> {
   if (tenantId) useTenantFilter(em, tenantId);
   const unregister = deadline?.onExpire(() => void cancelBackend(orm, backend.pid, backend.xact_start));
   try {
-    const result = await fn(em, { customAttributes: backend.custom_attributes });
+    const result = await fn(em, { customAttributes });
     if (deadline?.expired) throw new RequestTimeoutError(deadline.ms);
     return result;
   } finally {
@@ -76,13 +125,16 @@ export async function inDoorTransaction<T>(
   fn: (em: EntityManager, entered: Entered) => Promise<T>,
 ): Promise<T> {
   const { tenantId } = opts;
+  const schemas = schemaCacheOf(orm);
   return orm.em.fork().transactional(async (em) => {
-    const [backend] = await em.execute<EnterRow[]>(`select * from roster_enter(?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`, [
+    const sent = schemas.known({ tenantId });
+    const [backend] = await em.execute<EnterRow[]>(`select * from roster_enter(?, ?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`, [
       tenantId ?? '',
       tenantId ? 'off' : 'on',
       String(statementTimeoutOf(opts)),
+      sent?.schema ?? '',
     ]);
-    return runEntered(orm, em, tenantId, backend, opts.deadline, fn);
+    return runEntered(orm, em, tenantId, backend, schemas.entered(backend, sent), opts.deadline, fn);
   });
 }
 
@@ -99,17 +151,20 @@ export async function passDoorAndEnter<T>(
   opts: DoorTransactionOptions,
   fn: (door: Extract<DoorResult, { outcome: 'ok' }>, em: EntityManager, entered: Entered) => Promise<T>,
 ): Promise<{ door: DoorResult; admitted: boolean; value?: T }> {
-  const { params, prefix } = doorCall(call.request, call.limits);
+  const { params, prefix, credentialKey } = doorCall(call.request, call.limits);
+  const schemas = schemaCacheOf(orm);
   return orm.em.fork().transactional(async (em) => {
+    const sent = schemas.known({ credential: credentialKey });
     // The `commit` ends the door's own transaction (the begin the pool's client sends first, lazy-begin.ts):
     // its bucket and failure records stay whatever becomes of the request's.
     const [row] = await em.execute<Array<EnterRow & { door: DoorRow; entered: boolean }>>(
-      `select roster_door_keep(${DOOR_ARGS}); commit; begin${opts.readOnly ? ' read only' : ''}; select * from roster_enter_door(?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`,
-      [...params, call.operatorAllowed, String(statementTimeoutOf(opts))],
+      `select roster_door_keep(${DOOR_ARGS}); commit; begin${opts.readOnly ? ' read only' : ''}; select * from roster_enter_door(?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`,
+      [...params, call.operatorAllowed, String(statementTimeoutOf(opts)), sent?.schema ?? ''],
     );
     const door = doorResult(row.door, prefix);
     if (door.outcome !== 'ok' || !row.entered) return { door, admitted: false };
-    const value = await runEntered(orm, em, door.tenantId, row, opts.deadline, (e, entered) => fn(door, e, entered));
+    const customAttributes = schemas.entered(row, sent, credentialKey);
+    const value = await runEntered(orm, em, door.tenantId, row, customAttributes, opts.deadline, (e, entered) => fn(door, e, entered));
     return { door, admitted: true, value };
   });
 }

@@ -65,18 +65,24 @@ export const clientAddress = (ip: string): string => (isIP(ip) ? ip : 'unparseab
 /** OAuth access tokens are told apart from static SCIM tokens by their prefix. */
 const isAccessToken = (token: string) => token.startsWith('rst_at_');
 
-/** The door's statement for a request: `roster_door(…)`'s arguments, and the prefix of the presented secret (for logs). */
-export function doorCall(req: DoorRequest, limits: DoorLimits): { params: unknown[]; prefix: string } {
+/**
+ * The door's statement for a request: `roster_door(…)`'s arguments, the prefix of the presented secret (for
+ * logs), and a key of the presented credential (door, kind and the secret's hash) for what the process
+ * remembers of the credential's tenant between requests (infra/orm/door-transaction.ts).
+ */
+export function doorCall(req: DoorRequest, limits: DoorLimits): { params: unknown[]; prefix: string; credentialKey: string } {
   const c = req.credential;
   const secret = c.kind === 'bearer' ? c.token : c.kind === 'basic' ? c.password : c.secret;
   const kind = c.kind === 'bearer' ? (isAccessToken(c.token) ? 'oauth' : 'bearer') : c.kind;
   const prefix = presentedPrefix(secret);
+  const hash = hashSecret(secret);
   return {
     prefix,
+    credentialKey: `${req.door}:${kind}:${hash.toString('base64')}`,
     params: [
       req.door,
       kind,
-      hashSecret(secret),
+      hash,
       c.kind === 'basic' ? hashSecret(c.username) : null,
       req.hostSlug,
       limits.rps,

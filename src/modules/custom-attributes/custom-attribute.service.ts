@@ -68,7 +68,7 @@ export async function declareCustomAttribute(scope: TenantScope, input: z.input<
  */
 const entered = new WeakMap<EntityManager, CustomAttribute[]>();
 
-export function primeCustomAttributes(em: EntityManager, rows: Array<Record<string, unknown>> | null): void {
+export function primeCustomAttributes(em: EntityManager, rows: ReadonlyArray<Readonly<Record<string, unknown>>> | null): void {
   // Plain objects, not managed entities: they are only read, and em.map() of each declaration on every
   // request cost more than reading them.
   if (!rows) return;

@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { fetchListPage, listParams } from '../../src/scim/handlers/common.js';
 import { userFilterSchema } from '../../src/scim/filter-schemas.js';
 import { LIVE_USERS } from '../../src/modules/users/user.queries.js';
-import { USER_RELATION_COLUMNS } from '../../src/scim/mappers/user.mapper.js';
+import { USER_RELATION_JOINS } from '../../src/scim/mappers/user.mapper.js';
 import { Permission } from '../../src/kernel/scope.js';
 import { tenantSql, tenantUuid } from './scim/helpers.js';
 
@@ -81,7 +81,7 @@ describe('prepared statements', () => {
       where: 'u.tenant_id = ? and u.deleted_at is null',
       filterSchema: userFilterSchema('urn:x', []),
       kept: { sql: LIVE_USERS, versioned: true },
-      withColumns: USER_RELATION_COLUMNS,
+      joined: USER_RELATION_JOINS,
     };
     const actor = { kind: 'system' as const, label: 'test', permissions: new Set([Permission.DIRECTORY_READ]) };
     const names: string[] = [];

@@ -221,13 +221,17 @@ export async function fetchListPage(
      * and, if `versioned`, `version`, which moves whenever a member joins or leaves.
      */
     kept?: { sql: string; versioned: boolean };
-    /** More columns of each row (correlated sub-selects on the alias, no placeholders): the page's relations, read with it. */
-    withColumns?: string;
+    /**
+     * The page's relations, read with it: columns joined to its rows (on the alias) once the page is cut. In an
+     * index page `from` may read `page` (the page's `id` and `tenant_id`); no placeholders.
+     */
+    joined?: { select: string; from: string };
   },
   params: ListParams,
 ): Promise<ListPage> {
   const { table, alias: a, filterSchema } = source;
-  const cols = source.withColumns ? `${a}.*, ${source.withColumns}` : `${a}.*`;
+  const joined = source.joined;
+  const cols = joined ? `${a}.*, ${joined.select}` : `${a}.*`;
   let where = source.where;
   const args: unknown[] = [scope.tenantId];
   if (params.filter) {
@@ -253,7 +257,8 @@ export async function fetchListPage(
       params.count === 0
         ? []
         : await scope.em.execute<Record<string, unknown>[]>(
-            `select ${cols} from ${table} ${a} where ${where}${after ? ` and ${a}.id > ?` : ''} order by ${a}.id limit ?`,
+            `with page as (select ${a}.id, ${a}.tenant_id from ${table} ${a} where ${where}${after ? ` and ${a}.id > ?` : ''} order by ${a}.id limit ?)
+             select ${cols} from page join ${table} ${a} on ${a}.tenant_id = page.tenant_id and ${a}.id = page.id ${joined?.from ?? ''} order by ${a}.id`,
             [...args, ...(after ? [after] : []), params.count + 1],
           );
     const page = rows.slice(0, params.count);
@@ -282,10 +287,12 @@ export async function fetchListPage(
   const page = (from?: { id: string; version: string }) =>
     prepared<Row>(
       scope.em,
-      `select ${cols}, ${kept ? 'k.total' : 'page._total'} as _total${versioned ? ', k.version as _version' : ''} from ${table} ${a}
-         join (select ${a}.id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where}${from ? ` and ${a}.id > ?` : ''}
-                order by ${order} limit ${pageSize}${from ? '' : ' offset ?'}) page on page.id = ${a}.id
+      `with page as (select ${a}.id, ${a}.tenant_id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where}${from ? ` and ${a}.id > ?` : ''}
+                     order by ${order} limit ${pageSize}${from ? '' : ' offset ?'})
+       select ${cols}, ${kept ? 'k.total' : 'page._total'} as _total${versioned ? ', k.version as _version' : ''} from ${table} ${a}
+         join page on page.id = ${a}.id
          ${kept ? `cross join (${kept.sql}) k` : ''}
+         ${joined?.from ?? ''}
         where ${a}.tenant_id = ?${from ? ' and k.version = ?::bigint' : ''} order by ${order}`,
       [
         ...args,

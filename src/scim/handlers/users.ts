@@ -7,7 +7,7 @@ import { ScimError } from '../errors.js';
 import { userFilterSchema } from '../filter-schemas.js';
 import type { ScimState } from '../middleware/scim-auth.js';
 import {
-  USER_RELATION_COLUMNS,
+  USER_RELATION_JOINS,
   etag,
   findUserWithRelations,
   loadUserRelations,
@@ -157,7 +157,7 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
       // kept by triggers: an import's every page would otherwise count the tenant, and its next page
       // continues after the previous one's last user while no one joined or left
       kept: { sql: LIVE_USERS, versioned: true },
-      withColumns: USER_RELATION_COLUMNS,
+      joined: USER_RELATION_JOINS,
     },
     params,
   );

@@ -111,7 +111,7 @@ export async function provisionTenantCredentials(
 ): Promise<{ scimToken: string; apiKey: string }> {
   await enterTenant(em, tenantId);
   const scope: TenantScope = { tenantId, actor, door, em };
-  recordAudit(scope, { action: 'tenant.created', targetType: 'tenant', targetId: tenantId });
+  await recordAudit(scope, { action: 'tenant.created', targetType: 'tenant', targetId: tenantId });
   const { secret: scimToken } = await generateScimCredential(scope, { kind: 'bearer' });
   const { secret: apiKey } = await createApiKey(scope, { name: 'admin', permissions: TENANT_PERMISSIONS });
   return { scimToken, apiKey };

@@ -1,4 +1,4 @@
-import { READ_ONLY_MARK, deferBegin, dropDeferredBegin, flushDeferredCommit, hasDeferredCommit } from './lazy-begin.js';
+import { DEFERRED_MARK, READ_ONLY_MARK, deferBegin, dropDeferredBegin, flushDeferredCommit, hasDeferredCommit } from './lazy-begin.js';
 
 /** A pg client stand-in that records what would go over the wire and answers like node-postgres. */
 function fakeClient() {
@@ -128,6 +128,75 @@ describe('a read-only transaction', () => {
       'begin; insert into t values (1)',
       'commit',
     ]);
+    expect(hasDeferredCommit(client)).toBe(false);
+  });
+});
+
+describe('a deferred write', () => {
+  const audit = (n: number) => `${DEFERRED_MARK} insert into audit values (${n})`;
+
+  it('travels with the transaction’s next statement, its commit included, and is answered at once', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin');
+    await client.query('update t set x = 1');
+    await expect(client.query(audit(1))).resolves.toMatchObject({ command: 'DEFERRED' });
+    await client.query(audit(2));
+    expect(sent.map((s) => s.text)).toEqual(['begin; update t set x = 1']);
+    await expect(client.query('commit')).resolves.toMatchObject({ command: 'COMMIT' });
+    expect(sent.map((s) => s.text)).toEqual(['begin; update t set x = 1', `${audit(1)}; ${audit(2)}; commit`]);
+  });
+
+  it('goes alone, and is waited for, before a statement with bind parameters; and with the begin it follows', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin');
+    await client.query(audit(1));
+    await client.query('select $1::int', [7]);
+    await client.query(audit(2));
+    await client.query('select $1::int', [8]);
+    expect(sent).toEqual([
+      { text: `begin; ${audit(1)}`, values: undefined },
+      { text: 'select $1::int', values: [7] },
+      { text: audit(2), values: undefined },
+      { text: 'select $1::int', values: [8] },
+    ]);
+  });
+
+  it('fails the statement it travels with: the statement is not sent', async () => {
+    const { client, sent } = fakeClient();
+    const proto = Object.getPrototypeOf(client) as { query: (text: unknown, values?: unknown) => Promise<unknown> };
+    const real = proto.query;
+    proto.query = function (this: unknown, text: unknown, values?: unknown) {
+      return String(text).includes('audit') ? Promise.reject(new Error('audit refused')) : real.call(this, text, values);
+    };
+    await client.query('begin');
+    await client.query('update t set x = 1');
+    await client.query(audit(1));
+    await expect(client.query('select $1::int', [1])).rejects.toThrow('audit refused');
+    expect(sent.map((s) => s.text)).toEqual(['begin; update t set x = 1']);
+  });
+
+  it('is dropped by a rollback, of the transaction or to a savepoint, and by a new checkout', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin');
+    await client.query('savepoint a');
+    await client.query(audit(1));
+    await client.query('rollback to savepoint a');
+    await client.query(audit(2));
+    await client.query('rollback');
+    await client.query('begin');
+    await client.query(audit(3));
+    deferBegin(client); // given back and taken again
+    await client.query('select 1');
+    expect(sent.map((s) => s.text)).toEqual(['begin; savepoint a', 'rollback to savepoint a', 'rollback', 'select 1']);
+  });
+
+  it('keeps a read-only transaction’s commit from being deferred (PostgreSQL then refuses the write)', async () => {
+    const { client, sent } = fakeClient();
+    await client.query('begin');
+    await client.query(`select 1 ${READ_ONLY_MARK}`);
+    await client.query(audit(1));
+    await client.query('commit');
+    expect(sent.map((s) => s.text)).toEqual([`begin read only; select 1 ${READ_ONLY_MARK}`, `${audit(1)}; commit`]);
     expect(hasDeferredCommit(client)).toBe(false);
   });
 });

@@ -20,6 +20,13 @@
  * The same wrapper sends a statement marked PREPARED_MARK as the connection's named prepared statement
  * (prepared.ts), and a checkout whose connection must forget its prepared statements sends `deallocate all`
  * with its first statement.
+ *
+ * A write whose answer nobody reads (an audit row) may be sent DEFERRED_MARK-ed, inside a transaction: the
+ * client answers at once and sends it ahead of the transaction's next statement, its `commit` included
+ * (`insert …; commit`), so it costs no round trip of its own. It runs before anything sent after it, in
+ * the same transaction: if it fails, the transaction is aborted and cannot commit; the failure is the next
+ * statement's. A rollback (of the transaction, or to a savepoint, which the writes owed all follow) drops
+ * the writes owed instead of running them.
  */
 
 import { checkPreparedAtCheckout, isPrepared, namedStatement, onPreparedError, takeForget } from './prepared.js';
@@ -41,13 +48,23 @@ const DEFERS = Symbol('roster.lazyBegin');
 const PENDING = Symbol('roster.pendingBegin');
 const READ_ONLY = Symbol('roster.readOnlyTransaction');
 const COMMIT_PENDING = Symbol('roster.pendingCommit');
-type State = DeferringClient & { [DEFERS]?: boolean; [PENDING]?: string | null; [READ_ONLY]?: boolean; [COMMIT_PENDING]?: boolean };
+const OWED = Symbol('roster.owedWrites');
+type State = DeferringClient & {
+  [DEFERS]?: boolean;
+  [PENDING]?: string | null;
+  [READ_ONLY]?: boolean;
+  [COMMIT_PENDING]?: boolean;
+  [OWED]?: string[];
+};
 const BEGIN = /^\s*begin(\s+(transaction|work|isolation level [a-z ]+|read (only|write)|(not )?deferrable|,)*)?\s*;?\s*$/i;
 const COMMIT = /^\s*(commit|end)(\s+(transaction|work))?\s*;?\s*$/i;
 const ROLLBACK = /^\s*(rollback|abort)\b/i;
 
 /** Put in a transaction's first statement (a comment): the transaction is begun `read only` and its commit deferred. */
 export const READ_ONLY_MARK = '/* roster:read-only */';
+
+/** Starts a simple statement (no bind parameters) sent inside a transaction: a write owed to its next statement (above). */
+export const DEFERRED_MARK = '/* roster:deferred */';
 
 const DONE = (command: string): QueryResultLike => ({ command, rowCount: null, rows: [], fields: [] });
 
@@ -61,6 +78,7 @@ export function dropDeferredBegin(client: object): void {
   const c = client as State;
   c[PENDING] = null;
   c[READ_ONLY] = false;
+  c[OWED] = [];
 }
 
 /** Whether the client holds back a read-only transaction's commit. */
@@ -88,6 +106,7 @@ export function deferBegin(client: DeferringClient): void {
   const c = client as State;
   c[PENDING] = null;
   c[READ_ONLY] = false;
+  c[OWED] = [];
   checkPreparedAtCheckout(client);
   if (c[DEFERS]) return;
   c[DEFERS] = true;
@@ -110,12 +129,19 @@ export function deferBegin(client: DeferringClient): void {
       c[READ_ONLY] = false;
       return Promise.resolve(DONE('BEGIN'));
     }
-    if (simple && c[READ_ONLY] && COMMIT.test(text)) {
+    if (simple && c[READ_ONLY] && !c[OWED]?.length && COMMIT.test(text)) {
       c[READ_ONLY] = false;
       c[COMMIT_PENDING] = true;
       return Promise.resolve(DONE('COMMIT'));
     }
-    if (typeof text === 'string' && ROLLBACK.test(text)) c[READ_ONLY] = false;
+    if (simple && (text as string).startsWith(DEFERRED_MARK)) {
+      (c[OWED] ??= []).push(text as string);
+      return Promise.resolve(DONE('DEFERRED'));
+    }
+    if (typeof text === 'string' && ROLLBACK.test(text)) {
+      c[READ_ONLY] = false;
+      c[OWED] = [];
+    }
     // What the connection owes before this statement: the previous read's commit, forgetting its prepared statements.
     const prefix: string[] = [];
     if (c[COMMIT_PENDING]) {
@@ -129,16 +155,20 @@ export function deferBegin(client: DeferringClient): void {
     if (!simple && prefix.length > 0) (query(prefix.splice(0).join('; ')) as Promise<unknown>).catch(() => undefined);
     const begin = c[PENDING];
     c[PENDING] = null;
+    const owed = c[OWED]?.splice(0) ?? [];
     // A callback is pg-pool's own pool.query() on a fresh checkout: no transaction of its own is pending.
     if (begin && callback === undefined) {
       const readOnly = simple && (text as string).includes(READ_ONLY_MARK);
       if (readOnly) c[READ_ONLY] = true;
-      if (!simple) return (query(begin) as Promise<unknown>).then(send);
+      if (!simple) return (query([begin, ...owed].join('; ')) as Promise<unknown>).then(send);
       // A statement that commits and begins again itself (the door's, see door-transaction.ts) begins the
       // read-only transaction itself: the first one, its door, writes.
       const beginsItself = /;\s*begin\b/i.test(text as string);
       prefix.push(readOnly && !beginsItself ? `${begin} read only` : begin);
     }
+    // The writes owed go ahead of the statement, their failure its own (a statement with bind parameters waits for them).
+    if (!simple && owed.length > 0) return (query(owed.join('; ')) as Promise<unknown>).then(send);
+    prefix.push(...owed);
     if (prefix.length === 0) return send();
     return (query(`${prefix.join('; ')}; ${text as string}`) as Promise<QueryResultLike | QueryResultLike[]>).then((r) =>
       Array.isArray(r) ? r[r.length - 1] : r,

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { DEFERRED_MARK } from '../db/lazy-begin.js';
 import { PREPARED_MARK } from '../db/prepared.js';
 
 /**
@@ -20,7 +22,7 @@ export const UUID_ARRAY = `array(select jsonb_array_elements_text(?::jsonb)::uui
  * `?` placeholders as `$1, $2, …`, outside string literals, quoted identifiers and comments. A `?` that is
  * part of an operator (jsonb's `?|`, `?&`) is not supported here: such a statement stays with `em.execute`.
  */
-export function numberPlaceholders(sql: string): string {
+export function numberPlaceholders(sql: string, placeholder: (n: number) => string = (n) => `$${n}`): string {
   let out = '';
   let n = 0;
   for (let i = 0; i < sql.length; i++) {
@@ -40,7 +42,7 @@ export function numberPlaceholders(sql: string): string {
       out += sql.slice(i, stop);
       i = stop - 1;
     } else if (ch === '?') {
-      out += `$${++n}`;
+      out += placeholder(++n);
     } else {
       out += ch;
     }
@@ -95,4 +97,44 @@ export async function prepared<R>(em: EntityManager, sql: string, params: readon
   const ctx = (em.getTransactionContext() ?? em.getConnection().getClient()) as unknown as KyselyLike;
   const res = await ctx.executeQuery({ sql: text, parameters: params, query: { kind: 'RawNode', sqlFragments: [text], parameters: [] } });
   return res.rows as R[];
+}
+
+/** A value as an SQL literal (strings quoted by node-postgres's escapeLiteral; objects as JSON text; dates as ISO 8601). */
+export function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    return String(value);
+  }
+  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
+  if (typeof value === 'string') return pg.escapeLiteral(value);
+  return pg.escapeLiteral(JSON.stringify(value));
+}
+
+/** `?` placeholders filled with the values as literals (outside literals, identifiers and comments, as numberPlaceholders). */
+export function inlineValues(sql: string, params: readonly unknown[]): string {
+  let used = 0;
+  const text = numberPlaceholders(sql, (n) => {
+    used = n;
+    if (n > params.length) throw new Error(`more placeholders than the ${params.length} values`);
+    return sqlLiteral(params[n - 1]);
+  });
+  if (used !== params.length) throw new Error(`${params.length} values for ${used} placeholders`);
+  return text;
+}
+
+/**
+ * A write whose answer nobody reads (an audit row), inside the request's transaction: sent with the
+ * transaction's next statement (`DEFERRED_MARK`, infra/db/lazy-begin.ts), so it costs no round trip of its
+ * own; outside a transaction, at once. The values are inlined as literals (a simple-protocol message).
+ */
+export async function deferredWrite(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<void> {
+  const trx = em.getTransactionContext() as unknown as KyselyLike | undefined;
+  if (!trx) {
+    await em.execute(sql, [...params]);
+    return;
+  }
+  const text = `${DEFERRED_MARK} ${inlineValues(sql, params)}`;
+  await trx.executeQuery({ sql: text, parameters: [], query: { kind: 'RawNode', sqlFragments: [text], parameters: [] } });
 }

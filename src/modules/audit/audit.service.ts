@@ -1,7 +1,7 @@
 import { uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { webhookEventTypeFor } from '../webhooks/webhook-event-types.js';
-import { AuditEvent } from './audit-event.entity.js';
+import { deferredWrite } from '../../infra/orm/sql.js';
 
 export type Changes = Record<string, { before: unknown; after: unknown }>;
 
@@ -22,29 +22,33 @@ export interface AuditRecord {
   changes?: Changes;
 }
 
+const INSERT_AUDIT = `insert into audit_events
+  (id, tenant_id, occurred_at, door, actor_kind, actor_id, actor_label, action, target_type, target_id, changes, request_id, webhook_type)
+  values (?::uuid, ?::uuid, ?::timestamptz, ?, ?, ?::uuid, ?, ?, ?, ?::uuid, ?::jsonb, ?, ?)`;
+
 /**
- * Persists an audit event in the scope's unit of work: it is flushed, and committed, with the change it
- * describes, or not at all. So is the webhook outbox row of a webhook-worthy action: the audit row names its
- * event type, and a trigger writes the outbox row in the same statement (migration audit_outbox; the
- * delivery worker fans it out to the subscriptions, modules/webhooks).
+ * Writes an audit event in the scope's transaction: committed with the change it describes, or not at all.
+ * So is the webhook outbox row of a webhook-worthy action: the audit row names its event type, and a trigger
+ * writes the outbox row in the same statement (migration audit_outbox; the delivery worker fans it out to the
+ * subscriptions, modules/webhooks). Nothing reads its answer, so the row travels with the transaction's next
+ * statement, its commit at the latest (deferredWrite): no round trip of its own.
  */
-export function recordAudit(scope: TenantScope, rec: AuditRecord): AuditEvent {
-  const event = scope.em.create(AuditEvent, {
-    id: uuidv7(),
-    tenantId: scope.tenantId,
-    occurredAt: new Date(),
-    door: scope.door,
-    actorKind: scope.actor.kind,
-    actorId: scope.actor.id ?? null,
-    actorLabel: scope.actor.label,
-    action: rec.action,
-    targetType: rec.targetType,
-    targetId: rec.targetId ?? null,
-    changes: rec.changes ?? {},
-    requestId: scope.requestId ?? null,
-    webhookType: webhookEventTypeFor(rec.action),
-  });
-  return event;
+export async function recordAudit(scope: TenantScope, rec: AuditRecord): Promise<void> {
+  await deferredWrite(scope.em, INSERT_AUDIT, [
+    uuidv7(),
+    scope.tenantId,
+    new Date(),
+    scope.door,
+    scope.actor.kind,
+    scope.actor.id ?? null,
+    scope.actor.label,
+    rec.action,
+    rec.targetType,
+    rec.targetId ?? null,
+    rec.changes ?? {},
+    scope.requestId ?? null,
+    webhookEventTypeFor(rec.action),
+  ]);
 }
 
 /** Field-by-field before/after of the keys whose values differ (deep, by JSON). */

@@ -193,7 +193,7 @@ export async function startJob(
   const job = rows[0];
   if (cmd.lines) await storeChunk(scope, job, cmd.lines, 1, limits);
   if (cmd.complete) await completeUpload(scope, job);
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'bulk_job.created',
     targetType: 'bulk_job',
     targetId: id,
@@ -245,7 +245,7 @@ export async function cancelJob(scope: TenantScope, jobId: string): Promise<Bulk
     `update bulk_jobs set status = 'cancelled', finished_at = now(), updated_at = now() where tenant_id = ? and id = ?`,
     [scope.tenantId, job.id],
   );
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'bulk_job.cancelled',
     targetType: 'bulk_job',
     targetId: job.id,

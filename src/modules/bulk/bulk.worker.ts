@@ -153,7 +153,7 @@ export function createBulkWorker(opts: BulkWorkerOptions): BulkWorker {
         [tenantId, jobId],
       );
       if (done[0]) {
-        recordAudit(base, {
+        await recordAudit(base, {
           action: 'bulk_job.completed',
           targetType: 'bulk_job',
           targetId: jobId,

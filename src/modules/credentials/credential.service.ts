@@ -37,7 +37,7 @@ export async function generateScimCredential(
   for (const cred of previous) {
     if (overlapSeconds === 0) {
       cred.revokedAt = now;
-      recordAudit(scope, {
+      await recordAudit(scope, {
         action: 'scim_credential.revoked',
         targetType: 'credential',
         targetId: cred.id,
@@ -60,7 +60,7 @@ export async function generateScimCredential(
     createdBy: scope.actor.label,
     createdAt: now,
   });
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'scim_credential.generated',
     targetType: 'credential',
     targetId: credential.id,
@@ -84,7 +84,7 @@ export async function revokeScimCredentials(scope: TenantScope, id?: string): Pr
   const now = new Date();
   for (const c of creds) {
     c.revokedAt = now;
-    recordAudit(scope, { action: 'scim_credential.revoked', targetType: 'credential', targetId: c.id });
+    await recordAudit(scope, { action: 'scim_credential.revoked', targetType: 'credential', targetId: c.id });
   }
   await scope.em.flush();
   return creds.length;
@@ -108,7 +108,7 @@ export async function createApiKey(scope: TenantScope, input: z.input<typeof Cre
     createdBy: scope.actor.label,
     createdAt: new Date(),
   });
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'api_key.created',
     targetType: 'api_key',
     targetId: key.id,
@@ -127,7 +127,7 @@ export async function revokeApiKey(scope: TenantScope, id: string): Promise<ApiK
   if (!key) throw notFound('API key', 'id');
   assertThat(!key.revokedAt, ErrorCode.CONFLICT, 'API key is already revoked', { field: 'id' });
   key.revokedAt = new Date();
-  recordAudit(scope, { action: 'api_key.revoked', targetType: 'api_key', targetId: key.id });
+  await recordAudit(scope, { action: 'api_key.revoked', targetType: 'api_key', targetId: key.id });
   await scope.em.flush();
   return key;
 }

@@ -60,7 +60,7 @@ export async function createOAuthClient(scope: TenantScope, input: z.input<typeo
   // The entities declare no relation, so the unit of work cannot order the inserts: the client goes first.
   await scope.em.flush();
   const { secret } = newSecret(scope, client.id, now);
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'oauth_client.created',
     targetType: 'oauth_client',
     targetId: client.id,
@@ -106,7 +106,7 @@ export async function rotateOAuthClientSecret(
     else if (!s.expiresAt || s.expiresAt > until) s.expiresAt = until;
   }
   const { secret } = newSecret(scope, client.id, now);
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'oauth_client.secret_rotated',
     targetType: 'oauth_client',
     targetId: client.id,
@@ -134,7 +134,7 @@ export async function revokeOAuthClient(scope: TenantScope, id: string): Promise
   client.revokedAt = now;
   const secrets = await scope.em.find(OAuthClientSecret, { tenantId: scope.tenantId, clientId: client.id, revokedAt: null });
   for (const s of secrets) s.revokedAt = now;
-  recordAudit(scope, { action: 'oauth_client.revoked', targetType: 'oauth_client', targetId: client.id });
+  await recordAudit(scope, { action: 'oauth_client.revoked', targetType: 'oauth_client', targetId: client.id });
   await scope.em.flush();
   await scope.em.execute(`delete from oauth_access_tokens where tenant_id = ? and client_id = ?`, [scope.tenantId, client.id]);
   return client;

@@ -47,7 +47,7 @@ export async function declareCustomAttribute(scope: TenantScope, input: z.input<
     description: cmd.description ?? null,
     createdAt: new Date(),
   });
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'custom_attribute.declared',
     targetType: 'custom_attribute',
     targetId: attr.id,
@@ -100,7 +100,7 @@ export async function removeCustomAttribute(scope: TenantScope, id: string): Pro
   entered.delete(scope.em);
   const attr = await scope.em.findOne(CustomAttribute, { tenantId: scope.tenantId, id });
   if (!attr) throw notFound('custom attribute', 'id');
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'custom_attribute.removed',
     targetType: 'custom_attribute',
     targetId: attr.id,

@@ -48,7 +48,7 @@ export async function createRole(scope: TenantScope, input: z.input<typeof Creat
     createdAt: now,
     updatedAt: now,
   });
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'role.created',
     targetType: 'role',
     targetId: role.id,
@@ -78,7 +78,7 @@ export async function updateRole(
   if (cmd.description !== undefined) role.description = cmd.description;
   const changes = diff(before, role, ['displayName', 'externalId', 'description']);
   if (Object.keys(changes).length > 0) {
-    recordAudit(scope, { action: 'role.updated', targetType: 'role', targetId: role.id, changes });
+    await recordAudit(scope, { action: 'role.updated', targetType: 'role', targetId: role.id, changes });
     await translatingDbErrors(() => scope.em.flush());
   }
   return role;
@@ -96,7 +96,7 @@ function assertVersion(role: Role, expected?: number) {
 export async function deleteRole(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
   const role = await requireRole(scope, id);
   assertVersion(role, opts.expectedVersion);
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'role.deleted',
     targetType: 'role',
     targetId: role.id,
@@ -156,7 +156,7 @@ export async function changeMembers(scope: TenantScope, role: Role, change: Memb
     removed += res.length;
   }
   if (added + removed > 0) {
-    recordAudit(scope, {
+    await recordAudit(scope, {
       action: 'role.members_changed',
       targetType: 'role',
       targetId: role.id,
@@ -226,7 +226,7 @@ export async function ensureRoleByName(scope: TenantScope, rawName: string): Pro
   const displayName = parseInput(RoleFields.shape.displayName, rawName);
   const row = await findOrCreateByName(scope.em, 'roles', scope.tenantId, displayName);
   if (row.created)
-    recordAudit(scope, {
+    await recordAudit(scope, {
       action: 'role.created',
       targetType: 'role',
       targetId: row.id,
@@ -249,7 +249,7 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
       [scope.tenantId, userId, jsonList(ids)],
     );
     for (const r of removed)
-      recordAudit(scope, {
+      await recordAudit(scope, {
         action: 'role.members_changed',
         targetType: 'role',
         targetId: r.role_id,
@@ -264,7 +264,7 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
       [scope.tenantId, userId, scope.tenantId, jsonList(ids)],
     );
     for (const r of added)
-      recordAudit(scope, {
+      await recordAudit(scope, {
         action: 'role.members_changed',
         targetType: 'role',
         targetId: r.role_id,

@@ -35,7 +35,12 @@ export async function ensureTeamByName(
   const name = parseInput(TeamName, rawName);
   const row = await findOrCreateByName(scope.em, 'teams', scope.tenantId, name, opts);
   if (row.created)
-    recordAudit(scope, { action: 'team.created', targetType: 'team', targetId: row.id, changes: { name: { before: null, after: name } } });
+    await recordAudit(scope, {
+      action: 'team.created',
+      targetType: 'team',
+      targetId: row.id,
+      changes: { name: { before: null, after: name } },
+    });
   return { id: row.id, name: row.name, alongside: row.alongside };
 }
 
@@ -57,7 +62,7 @@ export async function createTeam(scope: TenantScope, input: z.input<typeof Creat
     createdAt: new Date(),
     updatedAt: new Date(),
   });
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'team.created',
     targetType: 'team',
     targetId: team.id,
@@ -88,7 +93,7 @@ export async function updateTeam(scope: TenantScope, id: string, input: z.input<
   }
   const changes = diff(before, team, ['name', 'description', 'parentId']);
   if (Object.keys(changes).length > 0) {
-    recordAudit(scope, { action: 'team.updated', targetType: 'team', targetId: team.id, changes });
+    await recordAudit(scope, { action: 'team.updated', targetType: 'team', targetId: team.id, changes });
     await translatingDbErrors(() => scope.em.flush());
   }
   return team;
@@ -125,13 +130,13 @@ export async function deleteTeam(scope: TenantScope, id: string): Promise<void> 
     [scope.tenantId, team.id],
   );
   for (const m of members)
-    recordAudit(scope, {
+    await recordAudit(scope, {
       action: 'user.updated',
       targetType: 'user',
       targetId: m.id,
       changes: { teamId: { before: team.id, after: null } },
     });
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'team.deleted',
     targetType: 'team',
     targetId: team.id,

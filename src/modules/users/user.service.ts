@@ -238,7 +238,7 @@ async function backfill(scope: TenantScope, user: User, refs: string[]): Promise
     [user.id, scope.tenantId, jsonList(keys), user.id],
   );
   for (const r of rows) {
-    recordAudit(scope, {
+    await recordAudit(scope, {
       action: 'user.manager_backfilled',
       targetType: 'user',
       targetId: r.id,
@@ -285,7 +285,7 @@ export async function createUserReadingNames(scope: TenantScope, input: CreateUs
     await lockOrg(scope);
     await assertNoCycle(scope, user.id);
   }
-  recordAudit(scope, { action: 'user.created', targetType: 'user', targetId: user.id, changes: diff({}, snapshot(user), AUDITED) });
+  await recordAudit(scope, { action: 'user.created', targetType: 'user', targetId: user.id, changes: diff({}, snapshot(user), AUDITED) });
   await scope.em.flush();
   return { user, names };
 }
@@ -340,7 +340,7 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   if (managerSet || (linked.length > 0 && user.managerId)) await assertNoCycle(scope, user.id);
   const action =
     changes.active && Object.keys(changes).length === 1 ? (user.active ? 'user.reactivated' : 'user.deactivated') : 'user.updated';
-  recordAudit(scope, { action, targetType: 'user', targetId: user.id, changes });
+  await recordAudit(scope, { action, targetType: 'user', targetId: user.id, changes });
   await scope.em.flush();
   return user;
 }
@@ -368,7 +368,7 @@ export async function deleteUser(scope: TenantScope, id: string, opts: { expecte
     [user.externalId, scope.tenantId, user.id],
   );
   for (const r of reports) {
-    recordAudit(scope, {
+    await recordAudit(scope, {
       action: 'user.updated',
       targetType: 'user',
       targetId: r.id,
@@ -381,7 +381,7 @@ export async function deleteUser(scope: TenantScope, id: string, opts: { expecte
     user.active = false;
     user.deactivatedAt = user.deletedAt;
   }
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'user.deleted',
     targetType: 'user',
     targetId: user.id,
@@ -412,6 +412,6 @@ export async function eraseUser(scope: TenantScope, id: string): Promise<void> {
     scope.tenantId,
     user.id,
   ]);
-  recordAudit(scope, { action: 'user.erased', targetType: 'user', targetId: user.id });
+  await recordAudit(scope, { action: 'user.erased', targetType: 'user', targetId: user.id });
   await scope.em.flush();
 }

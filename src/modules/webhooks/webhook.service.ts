@@ -101,7 +101,7 @@ export async function createWebhookSubscription(
     createdAt: now,
     updatedAt: now,
   });
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'webhook_subscription.created',
     targetType: 'webhook_subscription',
     targetId: id,
@@ -129,7 +129,7 @@ export async function updateWebhookSubscription(
     'description',
   ]);
   if (Object.keys(changes).length > 0) {
-    recordAudit(scope, { action: 'webhook_subscription.updated', targetType: 'webhook_subscription', targetId: sub.id, changes });
+    await recordAudit(scope, { action: 'webhook_subscription.updated', targetType: 'webhook_subscription', targetId: sub.id, changes });
     await scope.em.flush();
   }
   return sub;
@@ -138,7 +138,7 @@ export async function updateWebhookSubscription(
 /** Deletes a subscription with its undelivered deliveries and its delivery history. */
 export async function deleteWebhookSubscription(scope: TenantScope, id: string): Promise<void> {
   const sub = await requireWebhookSubscription(scope, id);
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'webhook_subscription.deleted',
     targetType: 'webhook_subscription',
     targetId: sub.id,
@@ -173,7 +173,7 @@ export async function rotateWebhookSecret(
   sub.secretCiphertext = seal(key, secret, secretAad(scope.tenantId, sub.id));
   sub.secretPrefix = signingSecretPrefix(secret);
   sub.secretRotatedAt = now;
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'webhook_subscription.secret_rotated',
     targetType: 'webhook_subscription',
     targetId: sub.id,
@@ -215,7 +215,7 @@ export async function enableWebhookSubscription(scope: TenantScope, id: string):
   sub.disabledReason = null;
   sub.consecutiveFailures = 0;
   sub.failingSince = null;
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'webhook_subscription.enabled',
     targetType: 'webhook_subscription',
     targetId: sub.id,
@@ -240,7 +240,7 @@ export async function disableWebhookSubscription(scope: TenantScope, id: string,
   sub.status = 'disabled';
   sub.disabledAt = new Date();
   sub.disabledReason = reason;
-  recordAudit(scope, {
+  await recordAudit(scope, {
     action: 'webhook_subscription.disabled',
     targetType: 'webhook_subscription',
     targetId: sub.id,

@@ -315,6 +315,33 @@ describe('every mutation records who, which door, what, the changed fields and a
   });
 });
 
+describe('an audit row written with the transaction’s next statement (a deferred write)', () => {
+  it('is there for a read later in the same document; a refused mutation in between records nothing', async () => {
+    const u = await createUser(t, { userName: 'same-doc@x.test' });
+    const res = dataOf(
+      await t.raw<any>(
+        `mutation ($id: ID!) {
+           a: updateUser(id: $id, input: { title: "First" }) { user { auditTrail(first: 5) { nodes { action changes } } } userErrors { code } }
+           b: updateUser(id: $id, input: { title: "Second", manager: { id: $id } }) { user { title } userErrors { code } }
+           c: updateUser(id: $id, input: { nickName: "Third" }) { user { title auditTrail(first: 5) { nodes { action changes } } } userErrors { code } }
+         }`,
+        { id: u.id },
+      ),
+    );
+    expect(res.a.user.auditTrail.nodes.map((n: any) => [n.action, n.changes])).toEqual([
+      ['user.updated', { title: { before: null, after: 'First' } }],
+      ['user.created', expect.any(Object)],
+    ]);
+    expect(res.b.userErrors).toEqual([{ code: 'MANAGER_CYCLE' }]);
+    expect(res.c.user.title).toBe('First');
+    expect(res.c.user.auditTrail.nodes.map((n: any) => [n.action, n.changes])).toEqual([
+      ['user.updated', { nickName: { before: null, after: 'Third' } }],
+      ['user.updated', { title: { before: null, after: 'First' } }],
+      ['user.created', expect.any(Object)],
+    ]);
+  });
+});
+
 describe('auditEvents filters and paging', () => {
   let ta: TestTenant;
   let userId: string;

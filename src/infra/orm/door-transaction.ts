@@ -52,7 +52,7 @@ class SchemaCache {
   private readonly tenantOf = new Map<string, string>();
   constructor(private readonly max = 10_000) {}
 
-  /** What to send for the tenant (or the credential's last tenant): the version held, or '' (none). */
+  /** What the process holds for the tenant (or the credential's last tenant): its version and declarations, or null. */
   known(key: { tenantId?: string | null; credential?: string }) {
     const tenant = key.tenantId ?? (key.credential !== undefined ? this.tenantOf.get(key.credential) : undefined);
     return (tenant && this.byTenant.get(tenant)) || null;

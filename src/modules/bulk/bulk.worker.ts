@@ -162,7 +162,6 @@ export function createBulkWorker(opts: BulkWorkerOptions): BulkWorker {
             failed: { before: null, after: Number(done[0].failed) },
           },
         });
-        await em.flush();
         log.info({ jobId, tenantId, ...done[0] }, 'bulk job completed');
       }
       return marks.length;

@@ -162,7 +162,6 @@ export async function changeMembers(scope: TenantScope, role: Role, change: Memb
       targetId: role.id,
       changes: { members: { before: { removed }, after: { added } } },
     });
-    await em.flush();
     // The role's version (its ETag) last: its row lock serialises concurrent changes of one group (an IdP
     // pushing a big group at C = 8), so it is held for the commit only, not through the audit and outbox writes.
     await em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [
@@ -272,6 +271,5 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
       });
     changed += added.length;
   }
-  if (changed > 0) await scope.em.flush();
   return changed;
 }

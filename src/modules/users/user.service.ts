@@ -286,7 +286,6 @@ export async function createUserReadingNames(scope: TenantScope, input: CreateUs
     await assertNoCycle(scope, user.id);
   }
   await recordAudit(scope, { action: 'user.created', targetType: 'user', targetId: user.id, changes: diff({}, snapshot(user), AUDITED) });
-  await scope.em.flush();
   return { user, names };
 }
 
@@ -341,7 +340,6 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
   const action =
     changes.active && Object.keys(changes).length === 1 ? (user.active ? 'user.reactivated' : 'user.deactivated') : 'user.updated';
   await recordAudit(scope, { action, targetType: 'user', targetId: user.id, changes });
-  await scope.em.flush();
   return user;
 }
 
@@ -413,5 +411,4 @@ export async function eraseUser(scope: TenantScope, id: string): Promise<void> {
     user.id,
   ]);
   await recordAudit(scope, { action: 'user.erased', targetType: 'user', targetId: user.id });
-  await scope.em.flush();
 }

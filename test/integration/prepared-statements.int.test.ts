@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { MAX_PER_CONNECTION, PREPARED_MARK } from '../../src/infra/db/prepared.js';
 import { createOrm } from '../../src/infra/orm/orm.js';
-import { numberPlaceholders, prepared } from '../../src/infra/orm/sql.js';
+import { deferredWrite, numberPlaceholders, prepared } from '../../src/infra/orm/sql.js';
 import { scimClient } from '../setup/scim-client.js';
 import { measureSql } from '../setup/sql-counter.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
@@ -155,5 +155,32 @@ describe('the service’s hot statements', () => {
     const kept = m.sql.filter((s) => s.startsWith(PREPARED_MARK));
     expect(kept.some((s) => s.includes('user_name_lower = lower($'))).toBe(true);
     expect(kept.some((s) => s.includes('as _team_name'))).toBe(true);
+  });
+});
+
+describe('a deferred write (deferredWrite)', () => {
+  it('goes with the transaction’s next statement inside one, and at once outside, its values as literals', async () => {
+    await app.sql(`create table if not exists deferred_probe (note text, data jsonb)`);
+    try {
+      const value = `it's a \\ test`;
+      await deferredWrite(orm.em.fork(), `insert into deferred_probe (note, data) values (?, ?::jsonb)`, ['outside', { value }]);
+      expect(await app.sql(`select note, data from deferred_probe`)).toEqual([{ note: 'outside', data: { value } }]);
+      await inTx(async (em) => {
+        await deferredWrite(em, `insert into deferred_probe (note, data) values (?, ?::jsonb)`, ['inside', null]);
+        // another connection sees nothing before the commit; this transaction sees it, sent ahead of its read
+        expect(await app.sql(`select note from deferred_probe where note = 'inside'`)).toEqual([]);
+        expect(await em.execute(`select note from deferred_probe where note = 'inside'`)).toEqual([{ note: 'inside' }]);
+      });
+      expect(await app.sql(`select note from deferred_probe order by note`)).toEqual([{ note: 'inside' }, { note: 'outside' }]);
+      await expect(
+        inTx(async (em) => {
+          await deferredWrite(em, `insert into deferred_probe (note) values (?)`, ['rolled back']);
+          throw new Error('the request fails');
+        }),
+      ).rejects.toThrow('the request fails');
+      expect(await app.sql(`select count(*)::int as n from deferred_probe`)).toEqual([{ n: 2 }]);
+    } finally {
+      await app.sql(`drop table if exists deferred_probe`);
+    }
   });
 });

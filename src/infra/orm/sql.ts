@@ -131,10 +131,7 @@ export function inlineValues(sql: string, params: readonly unknown[]): string {
  */
 export async function deferredWrite(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<void> {
   const trx = em.getTransactionContext() as unknown as KyselyLike | undefined;
-  if (!trx) {
-    await em.execute(sql, [...params]);
-    return;
-  }
-  const text = `${DEFERRED_MARK} ${inlineValues(sql, params)}`;
-  await trx.executeQuery({ sql: text, parameters: [], query: { kind: 'RawNode', sqlFragments: [text], parameters: [] } });
+  const text = trx ? `${DEFERRED_MARK} ${inlineValues(sql, params)}` : inlineValues(sql, params);
+  const runner = trx ?? (em.getConnection().getClient() as unknown as KyselyLike);
+  await runner.executeQuery({ sql: text, parameters: [], query: { kind: 'RawNode', sqlFragments: [text], parameters: [] } });
 }

@@ -69,14 +69,16 @@ export async function subtreePage(
   }
   if (opts.users) params.push(tenantId);
   const activeSql = opts.includeInactive ? '' : 'and u.active';
-  // The page size is in the text, not a parameter (see fetchListPage in scim/handlers/common.ts).
-  const rows = await prepared<{ id: string; depth: number; total: string; _user?: Record<string, unknown> | null }>(
-    em,
-    `with recursive sub(id, depth) as (
+  // Everyone below the manager (params: tenant, manager, tenant, max depth), for the page and for a lone count.
+  const sub = `with recursive sub(id, depth) as (
        select u.id, 1 from users u where u.tenant_id = ? and u.manager_id = ? and u.deleted_at is null ${activeSql}
        union all
        select u.id, s.depth + 1 from users u join sub s on u.manager_id = s.id
-        where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?),
+        where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?)`;
+  // The page size is in the text, not a parameter (see fetchListPage in scim/handlers/common.ts).
+  const rows = await prepared<{ id: string; depth: number; total: string; _user?: Record<string, unknown> | null }>(
+    em,
+    `${sub},
      counted as (select id, depth, count(*) over () as total from sub),
      page as (select id, depth, total from counted ${afterSql} order by depth, id limit ${Math.trunc(opts.limit)})
      select page.id, page.depth, page.total${opts.users ? `, ${projectedJson('u', opts.users)} as _user` : ''} from page
@@ -86,15 +88,12 @@ export async function subtreePage(
   );
   let totalCount = rows.length > 0 ? Number(rows[0].total) : 0;
   if (rows.length === 0 && opts.after) {
-    const c = await em.execute<Array<{ total: string }>>(
-      `with recursive sub(id, depth) as (
-         select u.id, 1 from users u where u.tenant_id = ? and u.manager_id = ? and u.deleted_at is null ${activeSql}
-         union all
-         select u.id, s.depth + 1 from users u join sub s on u.manager_id = s.id
-          where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?)
-       select count(*) as total from sub`,
-      [tenantId, managerId, tenantId, opts.maxDepth],
-    );
+    const c = await em.execute<Array<{ total: string }>>(`${sub} select count(*) as total from sub`, [
+      tenantId,
+      managerId,
+      tenantId,
+      opts.maxDepth,
+    ]);
     totalCount = Number(c[0].total);
   }
   return {

@@ -7,6 +7,7 @@ import { listAuditEvents } from '../../modules/audit/audit.queries.js';
 import { managerChain, subtreePage } from '../../modules/org/org.repository.js';
 import type { UpdateUserCommand } from '../../modules/users/user.commands.js';
 import type { User as UserEntity } from '../../modules/users/user.entity.js';
+import type { Team as TeamEntity } from '../../modules/teams/team.entity.js';
 import { createUser, deactivateUser, deleteUser, eraseUser, reactivateUser, updateUser } from '../../modules/users/user.service.js';
 import type { GraphQLContext } from '../context.js';
 import { idOf, toGlobalId } from '../ids.js';
@@ -172,15 +173,17 @@ export class UserResolver {
     return u.custom;
   }
 
+  // Not `async`: a team or manager the page read with its nodes is answered as a value, and graphql-js then
+  // completes the page's objects without a promise per field (docs/performance.md, round 6).
   @FieldResolver(() => Team, { nullable: true, description: 'The team (department) the user belongs to.' })
-  async team(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext) {
+  team(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext): TeamEntity | null | Promise<TeamEntity | null> {
     const read = ctx.loaders.pageTeams.get(u);
     if (read !== undefined) return read;
     return u.teamId ? ctx.loaders.team.load(u.teamId) : null;
   }
 
   @FieldResolver(() => User, { nullable: true })
-  async manager(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext) {
+  manager(@Root() u: UserEntity, @Ctx() ctx: GraphQLContext): UserEntity | null | Promise<UserEntity | null> {
     const read = ctx.loaders.pageManagers.get(u);
     if (read !== undefined) return read;
     return u.managerId ? ctx.loaders.user.load(u.managerId) : null;

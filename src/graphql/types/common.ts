@@ -17,7 +17,7 @@ export abstract class Node {
   id!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field() hasNextPage!: boolean;
   @Field() hasPreviousPage!: boolean;
@@ -54,12 +54,12 @@ export interface ConnectionShape<T> {
 
 /** A Relay connection type for a node type: edges, nodes, pageInfo, totalCount. */
 export function ConnectionOf<T extends object>(nodeType: ClassType<T>, name: string) {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class Edge {
     @Field() cursor!: string;
     @Field(() => nodeType) node!: T;
   }
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { simpleResolvers: true })
   class Connection {
     @Field(() => [Edge]) edges!: Edge[];
     @Field(() => [nodeType]) nodes!: T[];

@@ -9,7 +9,7 @@ export class ConnectionArgs {
   @Field(() => String, { nullable: true }) before?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class UserName {
   @Field(() => String, { nullable: true }) formatted!: string | null;
   @Field(() => String, { nullable: true }) givenName!: string | null;
@@ -19,21 +19,21 @@ export class UserName {
   @Field(() => String, { nullable: true }) honorificSuffix!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Email {
   @Field() value!: string;
   @Field(() => String, { nullable: true }) type!: string | null;
   @Field() primary!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PhoneNumber {
   @Field() value!: string;
   @Field(() => String, { nullable: true }) type!: string | null;
   @Field() primary!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Address {
   @Field(() => String, { nullable: true }) formatted!: string | null;
   @Field(() => String, { nullable: true }) streetAddress!: string | null;
@@ -45,7 +45,11 @@ export class Address {
   @Field() primary!: boolean;
 }
 
-@ObjectType({ implements: Node, description: 'A person in the directory. Deactivated users stay readable; deleted ones are gone.' })
+@ObjectType({
+  simpleResolvers: true,
+  implements: Node,
+  description: 'A person in the directory. Deactivated users stay readable; deleted ones are gone.',
+})
 export class User extends Node {
   @Field({ description: 'The id SCIM clients see for this user.' }) scimId!: string;
   @Field({ description: 'The login, usually the email address; unique in the tenant, case-insensitively.' }) userName!: string;
@@ -76,7 +80,7 @@ export class User extends Node {
   @Field(() => Date, { nullable: true }) deactivatedAt!: Date | null;
 }
 
-@ObjectType({ implements: Node, description: 'A team (department). Users belong to at most one team; teams nest.' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A team (department). Users belong to at most one team; teams nest.' })
 export class Team extends Node {
   @Field() name!: string;
   @Field(() => String, { nullable: true }) description!: string | null;
@@ -84,7 +88,11 @@ export class Team extends Node {
   @Field() updatedAt!: Date;
 }
 
-@ObjectType({ implements: Node, description: 'A tenant role. Over SCIM it is a Group; group membership is role assignment.' })
+@ObjectType({
+  simpleResolvers: true,
+  implements: Node,
+  description: 'A tenant role. Over SCIM it is a Group; group membership is role assignment.',
+})
 export class Role extends Node {
   @Field({ description: 'The id SCIM clients see for this group.' }) scimId!: string;
   @Field() displayName!: string;
@@ -127,14 +135,14 @@ export const TeamConnection = ConnectionOf(Team, 'Team');
 export const RoleConnection = ConnectionOf(Role, 'Role');
 export const AuditEventConnection = ConnectionOf(AuditEvent, 'AuditEvent');
 
-@ObjectType('SubtreeEdge')
+@ObjectType('SubtreeEdge', { simpleResolvers: true })
 export class SubtreeEdge {
   @Field() cursor!: string;
   @Field(() => User) node!: unknown;
   @Field(() => Int, { description: '1 for direct reports, 2 for their reports, …' }) depth!: number;
 }
 
-@ObjectType('SubtreeConnection', { description: 'Everyone below a manager, nearest levels first.' })
+@ObjectType('SubtreeConnection', { simpleResolvers: true, description: 'Everyone below a manager, nearest levels first.' })
 export class SubtreeConnection {
   @Field(() => [SubtreeEdge]) edges!: SubtreeEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;

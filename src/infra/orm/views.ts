@@ -23,13 +23,15 @@ const parseTimestamp = (t: unknown): Date | null => (t == null ? null : t instan
  * (a projection, see user.queries.ts) makes a view of those properties only: the others are absent, not null.
  */
 export function rowView<T>(schema: SchemaMeta, View: new () => object): (row: Record<string, unknown>) => T {
-  const props = Object.entries(schema.meta.properties);
-  const plain = props.filter(([, p]) => !isDateTime(p.type)).map(([prop]) => [prop, columnOf(prop)] as const);
-  const times = props.filter(([, p]) => isDateTime(p.type)).map(([prop]) => [prop, columnOf(prop)] as const);
+  // By column: the property it fills, and whether it is a timestamp. A row is walked by its own columns (a
+  // projected one has a few of the entity's forty), and columns of no property (`_team_name`, …) are skipped.
+  const byColumn = new Map(Object.entries(schema.meta.properties).map(([prop, p]) => [columnOf(prop), { prop, time: isDateTime(p.type) }]));
   return (row) => {
     const v = new View() as Record<string, unknown>;
-    for (const [prop, column] of plain) if (column in row) v[prop] = row[column] ?? null;
-    for (const [prop, column] of times) if (column in row) v[prop] = parseTimestamp(row[column]);
+    for (const column in row) {
+      const to = byColumn.get(column);
+      if (to) v[to.prop] = to.time ? parseTimestamp(row[column]) : (row[column] ?? null);
+    }
     return v as T;
   };
 }

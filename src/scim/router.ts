@@ -1,11 +1,12 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Config } from '../config/env.js';
 import { requestDeadline } from '../http/middleware/deadline.js';
 import { rejectNul } from '../http/middleware/reject-nul.js';
 import type { Logger } from '../infra/logger.js';
+import type { TenantGuess } from '../infra/orm/door-transaction.js';
 import { ScimError } from './errors.js';
 import { bulkHandler, bulkPayloadLimit } from './handlers/bulk.js';
 import type { ScimContext } from './handlers/common.js';
@@ -24,6 +25,8 @@ import {
   getUser,
   listUsersHandler,
   patchUser,
+  planUserLookup,
+  planUserRead,
   replaceUser,
   searchUsersHandler,
 } from './handlers/users.js';
@@ -66,7 +69,16 @@ export function scimRouter(deps: { orm: MikroORM; config: Config; logger: Logger
     }),
   );
   router.use(rejectNul());
-  router.use(scimAuth(deps.orm, deps.config, deps.logger));
+  // A lookup's page, or the user a request on /Users/{id} reads first, travels with the door's message
+  // (infra/db/prefetch.ts).
+  const firstStatement = (ctx: Context) => {
+    if (ctx.method === 'GET' && /\/Users\/?$/.test(ctx.path)) return (guess: TenantGuess) => planUserLookup(ctx.query, guess);
+    const id = /\/Users\/([^/]+)\/?$/.exec(ctx.path)?.[1];
+    if (id && ['GET', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method))
+      return (guess: TenantGuess) => planUserRead(decodeURIComponent(id), guess);
+    return undefined;
+  };
+  router.use(scimAuth(deps.orm, deps.config, deps.logger, firstStatement));
 
   router.get('/ServiceProviderConfig', h(serviceProviderConfig));
   router.get('/ResourceTypes', h(listResourceTypes));

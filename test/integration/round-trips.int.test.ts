@@ -1,6 +1,6 @@
 import { toGlobalId } from '../../src/graphql/ids.js';
 import { ENTERPRISE, USER_SCHEMA, patchOp, scimClient, type ScimClient } from '../setup/scim-client.js';
-import { measureSql } from '../setup/sql-counter.js';
+import { quiet, statementsOf as statementsAfterQuiet } from '../setup/sql-counter.js';
 import { startTestApp, type TestApp, type TestTenant } from '../setup/test-app.js';
 
 /**
@@ -28,28 +28,11 @@ const userBody = (userName: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/**
- * The statements `fn` caused, from a quiet start, its read's deferred commit included (a read-only
- * transaction's commit follows within a few milliseconds, infra/db/lazy-begin.ts); never fewer than a
- * request's two (a counter that counted nothing would pass every budget below).
- */
+/** The statements `fn` caused (sql-counter.ts); never fewer than a request's two (a counter that counted nothing would pass every budget below). */
 async function statementsOf(fn: () => Promise<void>) {
-  await quiet();
-  const m = await measureSql(app, async () => {
-    await fn();
-    await new Promise((r) => setTimeout(r, 30));
-  });
+  const m = await statementsAfterQuiet(app, fn);
   expect(m.statements).toBeGreaterThanOrEqual(2);
   return m;
-}
-
-/** Until the application sends nothing for 50 ms (work that follows a response, such as the access log's). */
-async function quiet() {
-  for (let i = 0; i < 40; i++) {
-    const idle = await measureSql(app, () => new Promise((r) => setTimeout(r, 50)));
-    if (idle.statements === 0) return;
-  }
-  throw new Error('the application never went quiet');
 }
 
 describe('SCIM requests IdPs send most', () => {
@@ -266,7 +249,7 @@ describe('a GraphQL users page with managers and teams', () => {
     ];
     // the first GraphQL request of a tenant looks up its slug for the access log, once, after its response
     expect((await other.raw<any>(`{ users(first: 1) { nodes { id } } }`)).errors).toBeUndefined();
-    await quiet();
+    await quiet(app);
     for (const query of shapes) {
       let res: any;
       const m = await statementsOf(async () => {

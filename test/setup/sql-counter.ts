@@ -40,3 +40,24 @@ export async function measureSql(app: TestApp, fn: () => Promise<void>): Promise
   }
   return cost;
 }
+
+/** Until the application sends nothing for 50 ms (work that follows a response, such as the access log's). */
+export async function quiet(app: TestApp): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const idle = await measureSql(app, () => new Promise((r) => setTimeout(r, 50)));
+    if (idle.statements === 0) return;
+  }
+  throw new Error('the application never went quiet');
+}
+
+/**
+ * The statements `fn` caused, from a quiet start, its read's deferred commit included (a read-only
+ * transaction's commit follows within a few milliseconds, infra/db/lazy-begin.ts).
+ */
+export async function statementsOf(app: TestApp, fn: () => Promise<void>): Promise<{ statements: number; rows: number; sql: string[] }> {
+  await quiet(app);
+  return measureSql(app, async () => {
+    await fn();
+    await new Promise((r) => setTimeout(r, 30));
+  });
+}

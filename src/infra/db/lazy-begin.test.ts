@@ -1,4 +1,6 @@
 import { DEFERRED_MARK, READ_ONLY_MARK, deferBegin, dropDeferredBegin, flushDeferredCommit, hasDeferredCommit } from './lazy-begin.js';
+import { prefetchMark } from './prefetch.js';
+import { PREPARED_MARK } from './prepared.js';
 
 /** A pg client stand-in that records what would go over the wire and answers like node-postgres. */
 function fakeClient() {
@@ -6,6 +8,9 @@ function fakeClient() {
   // like pg.Client: query lives on the prototype
   const client = Object.create({
     query(text: unknown, values?: unknown, callback?: (err: null, r: unknown) => void) {
+      // a named statement (prepared.ts) comes as node-postgres's query config
+      const named = typeof text === 'object' && text !== null ? (text as { name: string; text: string; values: unknown[] }) : undefined;
+      if (named) [text, values] = [`${named.name}: ${named.text}`, named.values];
       sent.push({ text: String(text), values });
       const statements = String(text)
         .split(';')
@@ -198,5 +203,107 @@ describe('a deferred write', () => {
     await client.query('commit');
     expect(sent.map((s) => s.text)).toEqual([`begin read only; select 1 ${READ_ONLY_MARK}`, `${audit(1)}; commit`]);
     expect(hasDeferredCommit(client)).toBe(false);
+  });
+});
+
+describe('a first statement sent with the door (prefetch.ts)', () => {
+  const PAGE = `${PREPARED_MARK} select * from users where tenant_id = $1 and user_name = $2 offset $3`;
+  const DOOR = 'select door(); commit; begin read only; select enter()';
+
+  /** A client whose connection has prepared PAGE (as node-postgres records it once PostgreSQL parsed it). */
+  async function preparedClient() {
+    const fake = fakeClient();
+    const first = (await fake.client.query(PAGE, ['t', 'warm', 0])) as unknown;
+    expect(first).toBeDefined();
+    const name = fake.sent[0].text.split(':')[0];
+    Object.assign(fake.client, { connection: { parsedStatements: { [name]: PAGE } } });
+    fake.sent.length = 0;
+    return { ...fake, name };
+  }
+
+  it("travels at the end of the door's message, which answers with the door's result; the page is then answered without a round trip", async () => {
+    const { client, sent, name } = await preparedClient();
+    const { mark, drop } = prefetchMark({ text: PAGE, values: ['t', "o'brien", 0] });
+    await client.query('begin');
+    const door = await client.query(`${mark}${DOOR}`);
+    drop();
+    expect(door).toMatchObject({ rows: [{ s: 'select enter()' }] });
+    expect(sent.map((s) => s.text)).toEqual([`begin; ${mark}${DOOR}; execute ${name}('t', 'o''brien', 0)`]);
+    const page = await client.query(PAGE, ['t', "o'brien", 0]);
+    expect(page).toMatchObject({ rows: [{ s: `execute ${name}('t', 'o''brien', 0)` }] });
+    expect(sent).toHaveLength(1);
+    // one use
+    await client.query(PAGE, ['t', "o'brien", 0]);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('is not used by another first statement, nor the same one with other values, nor after a write owed', async () => {
+    for (const [next, values, owed] of [
+      ['select 1', undefined, false],
+      [PAGE, ['t', 'someone else', 0], false],
+      [PAGE, ['other tenant', "o'brien", 0], false],
+      [PAGE, ['t', "o'brien", 0], true],
+    ] as const) {
+      const { client, sent } = await preparedClient();
+      const { mark } = prefetchMark({ text: PAGE, values: ['t', "o'brien", 0] });
+      await client.query('begin');
+      await client.query(`${mark}${DOOR}`);
+      if (owed) await client.query(`${DEFERRED_MARK} insert into audit values (1)`);
+      await client.query(next, values);
+      expect(sent).toHaveLength(owed ? 3 : 2);
+      await client.query(PAGE, ['t', "o'brien", 0]); // what was kept went with the first statement
+      expect(sent).toHaveLength(owed ? 4 : 3);
+    }
+  });
+
+  it('is not sent where the connection has not prepared the statement, or for values it cannot inline', async () => {
+    const { client, sent } = fakeClient();
+    const { mark } = prefetchMark({ text: PAGE, values: ['t', 'x', 0] });
+    await client.query(`${mark}${DOOR}`);
+    expect(sent.map((s) => s.text)).toEqual([`${mark}${DOOR}`]);
+
+    const prepared = await preparedClient();
+    const odd = prefetchMark({ text: PAGE, values: ['t', { x: 1 } as unknown as string, 0] });
+    await prepared.client.query(`${odd.mark}${DOOR}`);
+    expect(prepared.sent.map((s) => s.text)).toEqual([`${odd.mark}${DOOR}`]);
+  });
+
+  it('is forgotten by a checkout, and registered once', async () => {
+    const { client, sent } = await preparedClient();
+    const { mark } = prefetchMark({ text: PAGE, values: ['t', 'x', 0] });
+    await client.query(`${mark}${DOOR}`);
+    deferBegin(client); // given back and taken again
+    await client.query(PAGE, ['t', 'x', 0]);
+    expect(sent).toHaveLength(2);
+    await client.query(`${mark}${DOOR}`); // the same mark again: nothing registered under it any more
+    expect(sent[2].text).toBe(`${mark}${DOOR}`);
+  });
+
+  // Last: it stops prefetching for the rest of the process (this test file).
+  it('stops for the process once PostgreSQL does not know the statement (a pooler that renames them)', async () => {
+    const { client, sent, name } = await preparedClient();
+    const proto = Object.getPrototypeOf(client) as { query: (text: unknown, values?: unknown) => Promise<unknown> };
+    const answer = proto.query;
+    proto.query = function (this: unknown, text: unknown, values?: unknown) {
+      if (String(text).includes('; execute ')) {
+        sent.push({ text: String(text) });
+        return Promise.reject(Object.assign(new Error('prepared statement "roster_1" does not exist'), { code: '26000' }));
+      }
+      return answer.call(this, text, values);
+    };
+    const once = prefetchMark({ text: PAGE, values: ['t', 'x', 0] });
+    await expect(client.query(`${once.mark}${DOOR}`)).rejects.toMatchObject({ code: '26000' });
+    deferBegin(client); // the next checkout forgets the connection's statements; the next page prepares it again
+    await client.query(PAGE, ['t', 'y', 0]);
+    (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements[name] = PAGE;
+    deferBegin(client);
+    const again = prefetchMark({ text: PAGE, values: ['t', 'x', 0] });
+    await client.query(`${again.mark}${DOOR}`);
+    expect(sent.map((s) => s.text)).toEqual([
+      expect.stringMatching(/; execute /),
+      'deallocate all',
+      `${name}: ${PAGE}`,
+      `${again.mark}${DOOR}`,
+    ]);
   });
 });

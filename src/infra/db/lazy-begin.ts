@@ -27,8 +27,13 @@
  * the same transaction: if it fails, the transaction is aborted and cannot commit; the failure is the next
  * statement's. A rollback (of the transaction, or to a savepoint, which the writes owed all follow) drops
  * the writes owed instead of running them.
+ *
+ * The door's statement may carry the request's first statement (prefetch.ts): the client appends its
+ * `execute` to the door's message, answers the door's statement with the door's result, and answers the
+ * request's first statement, if it is that one, with the rows the message read.
  */
 
+import { dropPrefetched, executeOn, keepPrefetched, onPrefetchError, takePrefetched, takeRegistered } from './prefetch.js';
 import { checkPreparedAtCheckout, isPrepared, namedStatement, onPreparedError, takeForget } from './prepared.js';
 
 interface QueryResultLike {
@@ -79,6 +84,7 @@ export function dropDeferredBegin(client: object): void {
   c[PENDING] = null;
   c[READ_ONLY] = false;
   c[OWED] = [];
+  dropPrefetched(client);
 }
 
 /** Whether the client holds back a read-only transaction's commit. */
@@ -107,6 +113,7 @@ export function deferBegin(client: DeferringClient): void {
   c[PENDING] = null;
   c[READ_ONLY] = false;
   c[OWED] = [];
+  dropPrefetched(client);
   checkPreparedAtCheckout(client);
   if (c[DEFERS]) return;
   c[DEFERS] = true;
@@ -116,6 +123,12 @@ export function deferBegin(client: DeferringClient): void {
   const query: Query = (text, values, callback) => proto.query.call(client, text, values, callback);
   client.query = (text: unknown, values?: unknown, callback?: unknown) => {
     const simple = typeof text === 'string' && noValues(values) && callback === undefined;
+    // The statement after the door's: the rows the door's message read for it, if it is the statement
+    // prefetched (same text, same values). Whatever it is, it takes what was kept: a write owed, a begin or a
+    // commit asked for in between is a statement too, so nothing can come between the door and the rows.
+    const prefetched = takePrefetched(client, text, values);
+    if (prefetched !== undefined) return Promise.resolve(prefetched);
+    const first = simple ? takeRegistered(text) : undefined;
     // A statement marked to be kept prepared (prepared.ts) goes as the connection's named statement.
     const send = isPrepared(text, values)
       ? () =>
@@ -169,9 +182,26 @@ export function deferBegin(client: DeferringClient): void {
     // The writes owed go ahead of the statement, their failure its own (a statement with bind parameters waits for them).
     if (!simple && owed.length > 0) return (query(owed.join('; ')) as Promise<unknown>).then(send);
     prefix.push(...owed);
-    if (prefix.length === 0) return send();
-    return (query(`${prefix.join('; ')}; ${text as string}`) as Promise<QueryResultLike | QueryResultLike[]>).then((r) =>
-      Array.isArray(r) ? r[r.length - 1] : r,
+    // Not after a `deallocate all`: the statement would be gone.
+    const execute = first && !forget ? executeOn(client, first) : undefined;
+    if (prefix.length === 0 && execute === undefined) return send();
+    const message = [...prefix, text as string, ...(execute !== undefined ? [execute] : [])].join('; ');
+    return (query(message) as Promise<QueryResultLike | QueryResultLike[]>).then(
+      (r) => {
+        if (!Array.isArray(r)) return r;
+        if (first && execute !== undefined) {
+          keepPrefetched(client, first, r[r.length - 1]);
+          return r[r.length - 2];
+        }
+        return r[r.length - 1];
+      },
+      (err: unknown) => {
+        if (execute !== undefined) {
+          onPreparedError(client, err);
+          onPrefetchError(err);
+        }
+        throw err;
+      },
     );
   };
 }

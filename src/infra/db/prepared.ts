@@ -58,6 +58,18 @@ export function namedStatement(client: object, text: string, values: unknown[]):
   return { name, text, values };
 }
 
+/**
+ * The name under which the connection holds the statement of this marked text, if it holds it (prepared by an
+ * earlier use on this connection and not forgotten since); then an `execute <name>(…)` can run it inside a
+ * simple-protocol message (prefetch.ts).
+ */
+export function preparedNameOn(client: object, text: string): string | undefined {
+  const c = client as State;
+  const name = namesByText.get(text);
+  if (name === undefined || c[FORGET] || !c[NAMES]?.has(name) || c.connection?.parsedStatements[name] !== text) return undefined;
+  return name;
+}
+
 /** A failed marked statement: if its plan is stale, the connection forgets its statements at its next checkout. */
 export function onPreparedError(client: object, err: unknown): void {
   const code = (err as { code?: unknown } | null)?.code;

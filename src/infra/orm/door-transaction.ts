@@ -10,6 +10,8 @@ import {
   type DoorRow,
 } from '../../modules/credentials/door.js';
 import { READ_ONLY_MARK } from '../db/lazy-begin.js';
+import { prefetchMark, type FirstStatement } from '../db/prefetch.js';
+import { preparedStatement } from './sql.js';
 import { useTenantFilter } from './session.js';
 
 export interface DoorTransactionOptions {
@@ -41,6 +43,22 @@ interface EnterRow {
 type Declarations = ReadonlyArray<Readonly<Record<string, unknown>>>;
 
 /**
+ * What the process guesses a credential opens, before its door answers: the tenant it opened last here, with
+ * that tenant's slug and custom-attribute declarations as this process last read them.
+ */
+export interface TenantGuess {
+  tenantId: string;
+  tenantSlug: string;
+  customAttributes: Declarations;
+}
+
+/** A statement with `?` placeholders and its values, as `prepared` (sql.ts) takes them. */
+export interface PlannedStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
  * The custom-attribute declarations this process read last, per tenant, with their version (migration
  * schema_version); and which tenant a credential entered last, so that the door's round trip, which learns
  * the tenant only as it authenticates, can send the version the process holds for it. A guess that is
@@ -49,24 +67,36 @@ type Declarations = ReadonlyArray<Readonly<Record<string, unknown>>>;
  */
 class SchemaCache {
   private readonly byTenant = new Map<string, { schema: string; declarations: Declarations }>();
-  private readonly tenantOf = new Map<string, string>();
+  private readonly tenantOf = new Map<string, { tenantId: string; tenantSlug: string | null }>();
   constructor(private readonly max = 10_000) {}
 
   /** What the process holds for the tenant (or the credential's last tenant): its version and declarations, or null. */
   known(key: { tenantId?: string | null; credential?: string }) {
-    const tenant = key.tenantId ?? (key.credential !== undefined ? this.tenantOf.get(key.credential) : undefined);
+    const tenant = key.tenantId ?? (key.credential !== undefined ? this.tenantOf.get(key.credential)?.tenantId : undefined);
     return (tenant && this.byTenant.get(tenant)) || null;
   }
 
   /** The declarations the request entered with: read now (and kept), or the ones `sent` named. */
-  entered(row: EnterRow, sent: { schema: string; declarations: Declarations } | null, credential?: string): Declarations | null {
+  entered(
+    row: EnterRow,
+    sent: { schema: string; declarations: Declarations } | null,
+    credential?: { key: string; tenantSlug: string | null },
+  ): Declarations | null {
     if (row.schema === null) return row.custom_attributes;
     const tenant = row.schema.slice(0, row.schema.indexOf(':'));
-    if (credential !== undefined) this.remember(this.tenantOf, credential, tenant);
+    if (credential !== undefined) this.remember(this.tenantOf, credential.key, { tenantId: tenant, tenantSlug: credential.tenantSlug });
     if (row.custom_attributes === null && sent?.schema === row.schema) return sent.declarations;
     const declarations = Object.freeze((row.custom_attributes ?? []).map((d) => Object.freeze(d)));
     this.remember(this.byTenant, tenant, { schema: row.schema, declarations });
     return declarations;
+  }
+
+  /** The tenant the credential opened last, with what the process holds of it; null if it holds nothing. */
+  guess(credential: string): TenantGuess | null {
+    const last = this.tenantOf.get(credential);
+    const held = last && this.byTenant.get(last.tenantId);
+    if (!last?.tenantSlug || !held) return null;
+    return { tenantId: last.tenantId, tenantSlug: last.tenantSlug, customAttributes: held.declarations };
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V) {
@@ -147,7 +177,16 @@ export async function inDoorTransaction<T>(
  */
 export async function passDoorAndEnter<T>(
   orm: MikroORM,
-  call: { request: DoorRequest; limits: DoorLimits; operatorAllowed: boolean },
+  call: {
+    request: DoorRequest;
+    limits: DoorLimits;
+    operatorAllowed: boolean;
+    /**
+     * The statement the request will run first, if it can tell from a guess of its tenant (a SCIM lookup):
+     * it travels with the door's message (infra/db/prefetch.ts). Null: no guess, or nothing to tell.
+     */
+    first?: (guess: TenantGuess) => PlannedStatement | null;
+  },
   opts: DoorTransactionOptions,
   fn: (door: Extract<DoorResult, { outcome: 'ok' }>, em: EntityManager, entered: Entered) => Promise<T>,
 ): Promise<{ door: DoorResult; admitted: boolean; value?: T }> {
@@ -155,18 +194,36 @@ export async function passDoorAndEnter<T>(
   const schemas = schemaCacheOf(orm);
   return orm.em.fork().transactional(async (em) => {
     const sent = schemas.known({ credential: credentialKey });
+    const prefetch = firstStatement(call.first, schemas.guess(credentialKey));
     // The `commit` ends the door's own transaction (the begin the pool's client sends first, lazy-begin.ts):
     // its bucket and failure records stay whatever becomes of the request's.
-    const [row] = await em.execute<Array<EnterRow & { door: DoorRow; entered: boolean }>>(
-      `select roster_door_keep(${DOOR_ARGS}); commit; begin${opts.readOnly ? ' read only' : ''}; select * from roster_enter_door(?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`,
-      [...params, call.operatorAllowed, String(statementTimeoutOf(opts)), sent?.schema ?? ''],
-    );
+    let row: EnterRow & { door: DoorRow; entered: boolean };
+    try {
+      [row] = await em.execute<Array<EnterRow & { door: DoorRow; entered: boolean }>>(
+        `${prefetch?.mark ?? ''}select roster_door_keep(${DOOR_ARGS}); commit; begin${opts.readOnly ? ' read only' : ''}; select * from roster_enter_door(?, ?, ?)${opts.readOnly ? ` ${READ_ONLY_MARK}` : ''}`,
+        [...params, call.operatorAllowed, String(statementTimeoutOf(opts)), sent?.schema ?? ''],
+      );
+    } finally {
+      prefetch?.drop();
+    }
     const door = doorResult(row.door, prefix);
     if (door.outcome !== 'ok' || !row.entered) return { door, admitted: false };
-    const customAttributes = schemas.entered(row, sent, credentialKey);
+    const customAttributes = schemas.entered(row, sent, { key: credentialKey, tenantSlug: door.tenantSlug });
     const value = await runEntered(orm, em, door.tenantId, row, customAttributes, opts.deadline, (e, entered) => fn(door, e, entered));
     return { door, admitted: true, value };
   });
+}
+
+/** The request's first statement for the door's message, planned from the guess; none when it cannot be. */
+function firstStatement(plan: ((guess: TenantGuess) => PlannedStatement | null) | undefined, guess: TenantGuess | null) {
+  if (!plan || !guess) return null;
+  let planned: PlannedStatement | null;
+  try {
+    planned = plan(guess);
+  } catch {
+    return null; // the request is malformed: its handler says how
+  }
+  return planned ? prefetchMark(preparedStatement(planned.sql, planned.params) as FirstStatement) : null;
 }
 
 /**

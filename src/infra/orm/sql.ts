@@ -99,6 +99,9 @@ export async function prepared<R>(em: EntityManager, sql: string, params: readon
   return res.rows as R[];
 }
 
+/** A statement as `prepared` sends it (its marked, numbered text and its values): what a prefetch names (infra/db/prefetch.ts). */
+export const preparedStatement = (sql: string, params: readonly unknown[]) => ({ text: markedText(sql), values: params });
+
 /** A value as an SQL literal (strings quoted by node-postgres's escapeLiteral; objects as JSON text; dates as ISO 8601). */
 export function sqlLiteral(value: unknown): string {
   if (value === null || value === undefined) return 'null';

@@ -69,23 +69,36 @@ export async function declareCustomAttribute(scope: TenantScope, input: z.input<
 const entered = new WeakMap<EntityManager, CustomAttribute[]>();
 
 export function primeCustomAttributes(em: EntityManager, rows: ReadonlyArray<Readonly<Record<string, unknown>>> | null): void {
+  if (rows) entered.set(em, declarationsOf(rows));
+}
+
+const declarationsByRows = new WeakMap<object, CustomAttribute[]>();
+
+/**
+ * Declarations as roster_enter returns them (rows) → as the service returns them: once per rows, which the
+ * process keeps while the tenant's schema version holds (infra/orm/door-transaction.ts), so that what is
+ * derived from them (the tenant's SCIM schemas, filter and projection) is derived once too. Frozen.
+ */
+export function declarationsOf(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): CustomAttribute[] {
+  let declarations = declarationsByRows.get(rows);
+  if (!declarations) declarationsByRows.set(rows, (declarations = Object.freeze(readDeclarations(rows)) as CustomAttribute[]));
+  return declarations;
+}
+
+function readDeclarations(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): CustomAttribute[] {
   // Plain objects, not managed entities: they are only read, and em.map() of each declaration on every
   // request cost more than reading them.
-  if (!rows) return;
-  entered.set(
-    em,
-    rows.map(
-      (r) =>
-        ({
-          id: r.id,
-          tenantId: r.tenant_id,
-          name: r.name,
-          type: r.type,
-          multiValued: r.multi_valued,
-          description: r.description ?? null,
-          createdAt: new Date(String(r.created_at)),
-        }) as CustomAttribute,
-    ),
+  return rows.map(
+    (r) =>
+      ({
+        id: r.id,
+        tenantId: r.tenant_id,
+        name: r.name,
+        type: r.type,
+        multiValued: r.multi_valued,
+        description: r.description ?? null,
+        createdAt: new Date(String(r.created_at)),
+      }) as CustomAttribute,
   );
 }
 

@@ -26,7 +26,24 @@ export interface UserSchemas {
 }
 
 export async function userSchemas(scope: TenantScope, slug: string): Promise<UserSchemas> {
-  const customDecls = await listCustomAttributes(scope);
+  return userSchemasOf(slug, await listCustomAttributes(scope));
+}
+
+const userSchemasByDecls = new WeakMap<CustomAttribute[], Map<string, UserSchemas>>();
+
+/**
+ * The same from the tenant's slug and declarations; built once per declarations read (declarationsOf), so
+ * that what is derived from the schemas (projections, filter schemas) is kept with them.
+ */
+export function userSchemasOf(slug: string, customDecls: CustomAttribute[]): UserSchemas {
+  let bySlug = userSchemasByDecls.get(customDecls);
+  if (!bySlug) userSchemasByDecls.set(customDecls, (bySlug = new Map()));
+  let us = bySlug.get(slug);
+  if (!us) bySlug.set(slug, (us = buildUserSchemas(slug, customDecls)));
+  return us;
+}
+
+function buildUserSchemas(slug: string, customDecls: CustomAttribute[]): UserSchemas {
   const custom = customUserExtension(
     slug,
     customDecls.map((d) => ({ name: d.name, type: d.type, multiValued: d.multiValued, description: d.description ?? undefined })),
@@ -195,6 +212,80 @@ export interface ListPage {
   nextCursor?: string;
 }
 
+/** A resource collection as a list page reads it (fetchListPage). */
+export interface ListSource {
+  table: 'users' | 'roles';
+  alias: 'u' | 'r';
+  where: string;
+  filterSchema: FilterSchema;
+  /**
+   * Where the collection keeps its unfiltered total: an O(1) statement (`?` is the tenant) of one row, `total`,
+   * and, if `versioned`, `version`, which moves whenever a member joins or leaves.
+   */
+  kept?: { sql: string; versioned: boolean };
+  /**
+   * The page's relations, read with it: columns joined to its rows (on the alias) once the page is cut. In an
+   * index page `from` may read `page` (the page's `id` and `tenant_id`); no placeholders.
+   */
+  joined?: { select: string; from: string };
+}
+
+/** The collection's condition with the request's filter compiled to SQL, its values, and its kept total if unfiltered. */
+function filtered(source: ListSource, params: ListParams, tenantId: string) {
+  let where = source.where;
+  const args: unknown[] = [tenantId];
+  if (params.filter) {
+    const compiled = compileFilter(parseFilter(params.filter), source.filterSchema);
+    where += ` and (${compiled.sql})`;
+    args.push(...compiled.params);
+  }
+  // Unfiltered, the collection's kept total (O(1)) stands for counting it.
+  const kept = params.filter ? undefined : source.kept;
+  // Unfiltered in the default order, a page can continue where the previous one ended (see fetchListPage).
+  const versioned = Boolean(kept?.versioned && !params.sortBy);
+  return { where, args, kept, versioned };
+}
+
+/**
+ * The statement of an index page (`startIndex`), or of the page after `from`: the page's ids, then their rows;
+ * the total travels with them: the kept one, or a window count over the filtered ids (before the limit).
+ * Continuing after a previous page, its version must not have moved. Also what a lookup's door sends ahead
+ * (planUserLookup): the same statement, built the same way.
+ */
+export function indexPageStatement(
+  source: ListSource,
+  params: ListParams,
+  tenantId: string,
+  f = filtered(source, params, tenantId),
+  from?: { id: string; version: string },
+): { sql: string; params: unknown[] } {
+  const { table, alias: a, joined } = source;
+  const { where, args, kept, versioned } = f;
+  const cols = joined ? `${a}.*, ${joined.select}` : `${a}.*`;
+  const dir = params.descending ? 'desc' : 'asc';
+  const order = params.sortBy ? `${compileSortBy(params.sortBy, source.filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
+  // The page size is part of the statement's text, not a parameter: a prepared statement's generic plan then
+  // knows it reads a page (a `limit $n` is estimated as a tenth of the table, and PostgreSQL would go on
+  // planning every page for its values). It is an integer from listParams, at most MAX_PAGE_SIZE.
+  const pageSize = Math.trunc(params.count);
+  return {
+    sql: `with page as (select ${a}.id, ${a}.tenant_id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where}${from ? ` and ${a}.id > ?` : ''}
+                     order by ${order} limit ${pageSize}${from ? '' : ' offset ?'})
+       select ${cols}, ${kept ? 'k.total' : 'page._total'} as _total${versioned ? ', k.version as _version' : ''} from ${table} ${a}
+         join page on page.id = ${a}.id
+         ${kept ? `cross join (${kept.sql}) k` : ''}
+         ${joined?.from ?? ''}
+        where ${a}.tenant_id = ?${from ? ' and k.version = ?::bigint' : ''} order by ${order}`,
+    params: [
+      ...args,
+      ...(from ? [from.id] : [params.startIndex - 1]),
+      ...(kept ? [tenantId] : []),
+      tenantId,
+      ...(from ? [from.version] : []),
+    ],
+  };
+}
+
 /**
  * One page of a resource collection, shared by /Users and /Groups: the filter compiled to SQL, then
  * either a cursor page (RFC 9865, default order) or an index page (RFC 7644 §3.4.2.4). An index page
@@ -209,38 +300,11 @@ export interface ListPage {
  * after that id (an index range scan, the same cost at any position) if the version has not moved in
  * between; otherwise, or in another process, it takes the offset.
  */
-export async function fetchListPage(
-  scope: TenantScope,
-  source: {
-    table: 'users' | 'roles';
-    alias: 'u' | 'r';
-    where: string;
-    filterSchema: FilterSchema;
-    /**
-     * Where the collection keeps its unfiltered total: an O(1) statement (`?` is the tenant) of one row, `total`,
-     * and, if `versioned`, `version`, which moves whenever a member joins or leaves.
-     */
-    kept?: { sql: string; versioned: boolean };
-    /**
-     * The page's relations, read with it: columns joined to its rows (on the alias) once the page is cut. In an
-     * index page `from` may read `page` (the page's `id` and `tenant_id`); no placeholders.
-     */
-    joined?: { select: string; from: string };
-  },
-  params: ListParams,
-): Promise<ListPage> {
-  const { table, alias: a, filterSchema } = source;
-  const joined = source.joined;
+export async function fetchListPage(scope: TenantScope, source: ListSource, params: ListParams): Promise<ListPage> {
+  const { table, alias: a, joined } = source;
   const cols = joined ? `${a}.*, ${joined.select}` : `${a}.*`;
-  let where = source.where;
-  const args: unknown[] = [scope.tenantId];
-  if (params.filter) {
-    const compiled = compileFilter(parseFilter(params.filter), filterSchema);
-    where += ` and (${compiled.sql})`;
-    args.push(...compiled.params);
-  }
-  // Unfiltered, the collection's kept total (O(1)) stands for counting it.
-  const kept = params.filter ? undefined : source.kept;
+  const f = filtered(source, params, scope.tenantId);
+  const { where, args, kept, versioned } = f;
   const count = async () => {
     const [row] = await scope.em.execute<Array<{ total: string }>>(
       kept ? `select k.total from (${kept.sql}) k` : `select count(*) as total from ${table} ${a} where ${where}`,
@@ -271,37 +335,13 @@ export async function fetchListPage(
     };
   }
   if (params.count === 0) return { rows: [], totalResults: await count(), startIndex: params.startIndex };
-  const dir = params.descending ? 'desc' : 'asc';
-  const order = params.sortBy ? `${compileSortBy(params.sortBy, filterSchema)} ${dir}, ${a}.id ${dir}` : `${a}.id`;
-  // Unfiltered in the default order, a page can continue where the previous one ended (see above).
-  const versioned = Boolean(kept?.versioned && !params.sortBy);
   const positionKey = `${table}:${scope.tenantId}`;
   const after = versioned && params.startIndex > 1 ? positions.take(positionKey, params.startIndex) : undefined;
-  // The page's ids, then their rows; the total travels with them: the kept one, or a window count over the
-  // filtered ids (before the limit). Continuing after a previous page, its version must not have moved.
   type Row = Record<string, unknown> & { _total: string; _version?: string };
-  // The page size is part of the statement's text, not a parameter: a prepared statement's generic plan then
-  // knows it reads a page (a `limit $n` is estimated as a tenth of the table, and PostgreSQL would go on
-  // planning every page for its values). It is an integer from listParams, at most MAX_PAGE_SIZE.
-  const pageSize = Math.trunc(params.count);
-  const page = (from?: { id: string; version: string }) =>
-    prepared<Row>(
-      scope.em,
-      `with page as (select ${a}.id, ${a}.tenant_id${kept ? '' : ', count(*) over () as _total'} from ${table} ${a} where ${where}${from ? ` and ${a}.id > ?` : ''}
-                     order by ${order} limit ${pageSize}${from ? '' : ' offset ?'})
-       select ${cols}, ${kept ? 'k.total' : 'page._total'} as _total${versioned ? ', k.version as _version' : ''} from ${table} ${a}
-         join page on page.id = ${a}.id
-         ${kept ? `cross join (${kept.sql}) k` : ''}
-         ${joined?.from ?? ''}
-        where ${a}.tenant_id = ?${from ? ' and k.version = ?::bigint' : ''} order by ${order}`,
-      [
-        ...args,
-        ...(from ? [from.id] : [params.startIndex - 1]),
-        ...(kept ? [scope.tenantId] : []),
-        scope.tenantId,
-        ...(from ? [from.version] : []),
-      ],
-    );
+  const page = (from?: { id: string; version: string }) => {
+    const statement = indexPageStatement(source, params, scope.tenantId, f, from);
+    return prepared<Row>(scope.em, statement.sql, statement.params);
+  };
   // Empty when the version has moved (or the page is past the end): then the offset decides.
   let rows = after ? await page(after) : [];
   if (rows.length === 0) rows = await page();
@@ -310,7 +350,8 @@ export async function fetchListPage(
     positions.remember(positionKey, params.startIndex + rows.length, { id: String(last.id), version: String(last._version) });
   // No row: nothing matches (startIndex 1), or the page is past the end and only a count can tell the total.
   const totalResults = rows.length > 0 ? Number(rows[0]._total) : params.startIndex === 1 ? 0 : await count();
-  return { rows: rows.map(({ _total, _version, ...row }) => row), totalResults, startIndex: params.startIndex };
+  // The bookkeeping columns stay on the rows: nothing renders them.
+  return { rows, totalResults, startIndex: params.startIndex };
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { PlannedStatement, TenantGuess } from '../../infra/orm/door-transaction.js';
+import { declarationsOf } from '../../modules/custom-attributes/custom-attribute.service.js';
 import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import type { User } from '../../modules/users/user.entity.js';
 import { LIVE_USERS } from '../../modules/users/user.queries.js';
@@ -17,6 +19,7 @@ import {
   toScimUser,
   type UserRelations,
   toUserCommand,
+  userWithRelationsStatement,
 } from '../mappers/user.mapper.js';
 import { applyPatch } from '../patch/apply-patch.js';
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
@@ -30,9 +33,12 @@ import {
   requireJsonObject,
   respond,
   send,
+  indexPageStatement,
   userSchemas,
+  userSchemasOf,
   wantsResourceIn,
   type ListParams,
+  type ListSource,
   type ScimCall,
   type ScimContext,
   type ScimReply,
@@ -142,25 +148,31 @@ export const replaceUser = respond(replaceUserCore);
 export const patchUser = respond(patchUserCore);
 export const deleteUserHandler = respond(deleteUserCore);
 
+const sources = new WeakMap<UserSchemas, ListSource>();
+/** The live users of the tenant as a list page reads them (kept with the schemas it follows from). */
+function usersSource(us: UserSchemas): ListSource {
+  let source = sources.get(us);
+  if (!source) sources.set(us, (source = buildUsersSource(us)));
+  return source;
+}
+
+const buildUsersSource = (us: UserSchemas): ListSource => ({
+  table: 'users',
+  alias: 'u',
+  where: 'u.tenant_id = ? and u.deleted_at is null',
+  filterSchema: userFilterSchema(us.customUrn, us.customDecls),
+  // kept by triggers: an import's every page would otherwise count the tenant, and its next page
+  // continues after the previous one's last user while no one joined or left
+  kept: { sql: LIVE_USERS, versioned: true },
+  joined: USER_RELATION_JOINS,
+});
+
 /** GET /Users and POST /Users/.search: the filter is compiled to SQL and evaluated by PostgreSQL. */
 export async function listUsers(ctx: ScimContext, params: ListParams) {
   const { scope, tenantSlug } = ctx.state.scim;
   const us = await userSchemas(scope, tenantSlug);
   const project = projector(params, us.schemas);
-  const page = await fetchListPage(
-    scope,
-    {
-      table: 'users',
-      alias: 'u',
-      where: 'u.tenant_id = ? and u.deleted_at is null',
-      filterSchema: userFilterSchema(us.customUrn, us.customDecls),
-      // kept by triggers: an import's every page would otherwise count the tenant, and its next page
-      // continues after the previous one's last user while no one joined or left
-      kept: { sql: LIVE_USERS, versioned: true },
-      joined: USER_RELATION_JOINS,
-    },
-    params,
-  );
+  const page = await fetchListPage(scope, usersSource(us), params);
   const rel = relationsOfRows(page.rows);
   const { baseUrl } = ctx.state.scim;
   const resources = page.rows.map((row) =>
@@ -170,4 +182,25 @@ export async function listUsers(ctx: ScimContext, params: ListParams) {
 }
 
 export const listUsersHandler = (ctx: ScimContext) => listUsers(ctx, listParams(ctx.query));
+
+/**
+ * GET, PUT, PATCH and DELETE of /Users/{id} read the user with its relations first (load): that statement,
+ * from a guess of the tenant, for the door's message (infra/db/prefetch.ts). Null for a malformed id.
+ */
+export function planUserRead(id: string, guess: TenantGuess): PlannedStatement | null {
+  return userWithRelationsStatement(guess.tenantId, id);
+}
+
+/**
+ * A filtered GET /Users (an IdP's lookup before it creates or links a user) as its first statement, from a
+ * guess of the tenant, for the door's message (infra/db/prefetch.ts): the index page fetchListPage will ask
+ * for, built the same way. Null for anything else (an import page continues where its previous page
+ * ended, in the process's memory). Throws where the request is malformed; its handler then says how.
+ */
+export function planUserLookup(query: Record<string, unknown>, guess: TenantGuess): PlannedStatement | null {
+  const params = listParams(query);
+  if (!params.filter || params.cursor !== undefined || params.count === 0) return null;
+  const us = userSchemasOf(guess.tenantSlug, declarationsOf(guess.customAttributes));
+  return indexPageStatement(usersSource(us), params, guess.tenantId);
+}
 export const searchUsersHandler = (ctx: ScimContext) => listUsers(ctx, listParams(requireJsonObject(ctx.request.body)));

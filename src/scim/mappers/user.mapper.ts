@@ -91,13 +91,19 @@ export function relationsOfNewUser(user: User, names: NamesRead): UserRelations 
  * there is no such user (a malformed id included).
  */
 export async function findUserWithRelations(scope: TenantScope, id: string): Promise<{ user: User; rel: UserRelations } | null> {
-  if (!isUuid(id)) return null;
-  const rows = await prepared<Record<string, unknown>>(
-    scope.em,
-    `select u.*, ${USER_RELATION_COLUMNS} from users u where u.tenant_id = ? and u.id = ?::uuid and u.deleted_at is null`,
-    [scope.tenantId, id],
-  );
+  const statement = userWithRelationsStatement(scope.tenantId, id);
+  if (!statement) return null;
+  const rows = await prepared<Record<string, unknown>>(scope.em, statement.sql, statement.params);
   return rows[0] ? { user: userView(rows[0]), rel: relationsOfRows(rows) } : null;
+}
+
+/** findUserWithRelations's statement (also what the door's message sends ahead, planUserRead); null for a malformed id. */
+export function userWithRelationsStatement(tenantId: string, id: string): { sql: string; params: unknown[] } | null {
+  if (!isUuid(id)) return null;
+  return {
+    sql: `select u.*, ${USER_RELATION_COLUMNS} from users u where u.tenant_id = ? and u.id = ?::uuid and u.deleted_at is null`,
+    params: [tenantId, id],
+  };
 }
 
 const put = (o: Json, k: string, v: unknown) => {

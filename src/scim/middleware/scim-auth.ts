@@ -4,7 +4,7 @@ import type { Config } from '../../config/env.js';
 import type { Deadline } from '../../kernel/deadline.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import type { Logger } from '../../infra/logger.js';
-import { passDoorAndEnter } from '../../infra/orm/door-transaction.js';
+import { passDoorAndEnter, type PlannedStatement, type TenantGuess } from '../../infra/orm/door-transaction.js';
 import { chargeTokens, doorLimits, type PresentedCredential } from '../../modules/credentials/door.js';
 import { primeCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
 import { ScimError } from '../errors.js';
@@ -59,7 +59,13 @@ export function setRateLimitHeaders(ctx: Context, burst: number, remaining: numb
  * (passDoorAndEnter); a failure anywhere below rolls everything back, so a SCIM request is applied whole or
  * not at all.
  */
-export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middleware {
+export function scimAuth(
+  orm: MikroORM,
+  config: Config,
+  logger?: Logger,
+  /** The request's first statement, where its route can tell it from a guess of the tenant (passDoorAndEnter's `first`). */
+  firstStatement?: (ctx: Context) => ((guess: TenantGuess) => PlannedStatement | null) | undefined,
+): Middleware {
   const limits = doorLimits(config, 'scim');
   return async function scimAuthMiddleware(ctx, next) {
     const cred = presented(ctx.get('authorization'));
@@ -83,6 +89,7 @@ export function scimAuth(orm: MikroORM, config: Config, logger?: Logger): Middle
         },
         limits,
         operatorAllowed: false,
+        first: firstStatement?.(ctx),
       },
       { deadline, statementTimeoutMs: config.dbStatementTimeoutMs, readOnly },
       async ({ tenantId, tenantSlug, actor, remaining }, em, entered) => {

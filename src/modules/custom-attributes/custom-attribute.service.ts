@@ -90,7 +90,7 @@ function readDeclarations(rows: ReadonlyArray<Readonly<Record<string, unknown>>>
   // request cost more than reading them.
   return rows.map(
     (r) =>
-      ({
+      Object.freeze({
         id: r.id,
         tenantId: r.tenant_id,
         name: r.name,

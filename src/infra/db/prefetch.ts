@@ -35,8 +35,8 @@ export interface FirstStatement {
   values: ReadonlyArray<string | number>;
 }
 
-/** Marks the door's statement: `/* roster:prefetch:<n> *\/`, n naming a registered FirstStatement. */
-const MARK = /\/\* roster:prefetch:(\d+) \*\//;
+/** Leads the door's statement: `/* roster:prefetch:<n> *\/`, n naming a registered FirstStatement. */
+const MARK = /^\/\* roster:prefetch:(\d+) \*\//;
 const registered = new Map<number, FirstStatement>();
 let last = 0;
 

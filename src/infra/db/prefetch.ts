@@ -32,7 +32,8 @@ import { preparedNameOn } from './prepared.js';
 /** A marked prepared statement (sql.ts `preparedStatement`) and its values, as the request will send them. */
 export interface FirstStatement {
   text: string;
-  values: ReadonlyArray<string | number>;
+  /** Sent only if each is a string or a finite number (executeOn): written as literals as node-postgres would send them. */
+  values: readonly unknown[];
 }
 
 /** Leads the door's statement: `/* roster:prefetch:<n> *\/`, n naming a registered FirstStatement. */
@@ -60,6 +61,7 @@ export function takeRegistered(text: string): FirstStatement | undefined {
   return first;
 }
 
+const inlinable = (v: unknown): v is string | number => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 const literal = (v: string | number) => (typeof v === 'number' ? String(v) : pg.escapeLiteral(v));
 
 let stopped = false;
@@ -72,10 +74,11 @@ export function onPrefetchError(err: unknown): void {
 /** `execute <name>(…)` for the statement, if this connection holds it; else undefined (nothing is prefetched). */
 export function executeOn(client: object, first: FirstStatement): string | undefined {
   if (stopped) return undefined;
-  if (!first.values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) return undefined;
+  const { values } = first;
+  if (!values.every(inlinable)) return undefined;
   const name = preparedNameOn(client, first.text);
   if (name === undefined) return undefined;
-  return first.values.length === 0 ? `execute ${name}` : `execute ${name}(${first.values.map(literal).join(', ')})`;
+  return values.length === 0 ? `execute ${name}` : `execute ${name}(${values.map(literal).join(', ')})`;
 }
 
 const KEPT = Symbol('roster.prefetched');

@@ -10,8 +10,8 @@ import {
   type DoorRow,
 } from '../../modules/credentials/door.js';
 import { READ_ONLY_MARK } from '../db/lazy-begin.js';
-import { prefetchMark, type FirstStatement } from '../db/prefetch.js';
-import { preparedStatement } from './sql.js';
+import { prefetchMark } from '../db/prefetch.js';
+import { preparedStatement, type SqlStatement } from './sql.js';
 import { useTenantFilter } from './session.js';
 
 export interface DoorTransactionOptions {
@@ -52,11 +52,8 @@ export interface TenantGuess {
   customAttributes: Declarations;
 }
 
-/** A statement with `?` placeholders and its values, as `prepared` (sql.ts) takes them. */
-export interface PlannedStatement {
-  sql: string;
-  params: unknown[];
-}
+/** The statement a request will run first (sql.ts `prepared`'s arguments). */
+export type PlannedStatement = SqlStatement;
 
 /**
  * The custom-attribute declarations this process read last, per tenant, with their version (migration
@@ -223,7 +220,7 @@ function firstStatement(plan: ((guess: TenantGuess) => PlannedStatement | null) 
   } catch {
     return null; // the request is malformed: its handler says how
   }
-  return planned ? prefetchMark(preparedStatement(planned.sql, planned.params) as FirstStatement) : null;
+  return planned ? prefetchMark(preparedStatement(planned.sql, planned.params)) : null;
 }
 
 /**

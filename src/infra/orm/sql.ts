@@ -99,6 +99,12 @@ export async function prepared<R>(em: EntityManager, sql: string, params: readon
   return res.rows as R[];
 }
 
+/** A statement with `?` placeholders and its values, as `prepared` takes them. */
+export interface SqlStatement {
+  sql: string;
+  params: unknown[];
+}
+
 /** A statement as `prepared` sends it (its marked, numbered text and its values): what a prefetch names (infra/db/prefetch.ts). */
 export const preparedStatement = (sql: string, params: readonly unknown[]) => ({ text: markedText(sql), values: params });
 

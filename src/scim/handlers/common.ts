@@ -2,7 +2,7 @@ import type { ParameterizedContext } from 'koa';
 import type { TenantScope } from '../../kernel/scope.js';
 import { listCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
 import type { CustomAttribute } from '../../modules/custom-attributes/custom-attribute.entity.js';
-import { prepared } from '../../infra/orm/sql.js';
+import { prepared, type SqlStatement } from '../../infra/orm/sql.js';
 import { ScimError } from '../errors.js';
 import { parseFilter } from '../filter/parse-filter.js';
 import { compileFilter, compileSortBy, type FilterSchema } from '../filter/to-sql.js';
@@ -258,7 +258,7 @@ export function indexPageStatement(
   tenantId: string,
   f = filtered(source, params, tenantId),
   from?: { id: string; version: string },
-): { sql: string; params: unknown[] } {
+): SqlStatement {
   const { table, alias: a, joined } = source;
   const { where, args, kept, versioned } = f;
   const cols = joined ? `${a}.*, ${joined.select}` : `${a}.*`;

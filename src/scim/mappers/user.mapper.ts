@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode } from '../../kernel/errors.js';
 import type { TenantScope } from '../../kernel/scope.js';
-import { UUID_ARRAY, jsonList, prepared } from '../../infra/orm/sql.js';
+import { UUID_ARRAY, jsonList, prepared, type SqlStatement } from '../../infra/orm/sql.js';
 import { isUuid } from '../../kernel/ids.js';
 import { displayNameSql } from '../../modules/users/user.queries.js';
 import type { NamesRead } from '../../modules/users/user.service.js';
@@ -98,7 +98,7 @@ export async function findUserWithRelations(scope: TenantScope, id: string): Pro
 }
 
 /** findUserWithRelations's statement (also what the door's message sends ahead, planUserRead); null for a malformed id. */
-export function userWithRelationsStatement(tenantId: string, id: string): { sql: string; params: unknown[] } | null {
+export function userWithRelationsStatement(tenantId: string, id: string): SqlStatement | null {
   if (!isUuid(id)) return null;
   return {
     sql: `select u.*, ${USER_RELATION_COLUMNS} from users u where u.tenant_id = ? and u.id = ?::uuid and u.deleted_at is null`,

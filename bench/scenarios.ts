@@ -266,6 +266,7 @@ export async function runSize(
       let errors = 0;
       let total = Infinity;
       const s3start = performance.now();
+      const s3cpu = rss.cpuMs();
       for (let start = 1, p = 0; start <= total && p < maxPages; p++) {
         if (performance.now() - s3start > opts.longMaxSeconds * 1000) {
           errors++;
@@ -289,6 +290,7 @@ export async function runSize(
       const s3total = performance.now() - s3start;
       if (rows !== N) errors++;
       const s3 = pagesResult(lat, s3total, errors);
+      cpuSpent.set(s3, [rss.cpuMs() - s3cpu, NaN]);
       const first = median(lat.slice(0, 10));
       const last = median(lat.slice(-10));
       result.series.importPageMs = lat.map((v) => round(v, 1));

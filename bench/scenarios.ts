@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { toGlobalId } from '../src/graphql/ids.js';
 import { CORE_GROUP, DEPARTMENTS, ENTERPRISE_USER, PATCH_OP, managerIndex, person, scimUserBody } from './lib/data.js';
 import { bulkLoadUsers, dropB1Schema, prepareB1Table, tenantPool, vacuumAnalyze } from './lib/db.js';
 import { expectStatus, request } from './lib/http.js';
-import { line, runLoad, RssMonitor, type LoadResult, type ScenarioLine } from './lib/load.js';
+import { line, postgresCpuMs, runLoad, RssMonitor, type LoadResult, type ScenarioLine } from './lib/load.js';
 import type { Options } from './lib/options.js';
 import { log, startBaseline, type ServerProcess } from './lib/proc.js';
 import { setUp, type Env } from './lib/setup.js';
@@ -69,6 +71,8 @@ export async function runSize(
   const tenantId = env.tenant.tenant.id;
   const slug = env.tenant.tenant.slug;
   const rss = new RssMonitor(env.server.pid, 200, env.server.port);
+  // The embedded PostgreSQL's postmaster, whose CPU (and its backends') is read around each scenario.
+  const postmaster = env.db.kind === 'embedded' ? Number(readFileSync(path.join(env.db.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) : null;
   let baseline: ServerProcess | null = null;
   let baseRss: RssMonitor | null = null;
   let rawPool: pg.Pool | null = null;
@@ -159,9 +163,9 @@ export async function runSize(
       after?: (i: number) => Promise<void>,
     ) => {
       // CPU time the server processes spent during the load (utime + stime from /proc), per request below.
-      const before = [rss.cpuMs(), baseRss?.cpuMs() ?? NaN];
+      const before = [rss.cpuMs(), baseRss?.cpuMs() ?? NaN, postgresCpuMs(postmaster)];
       return runLoad({ concurrency, count, maxMs, task, after }).then((r) => {
-        cpuSpent.set(r, [rss.cpuMs() - before[0], (baseRss?.cpuMs() ?? NaN) - before[1]]);
+        cpuSpent.set(r, [rss.cpuMs() - before[0], (baseRss?.cpuMs() ?? NaN) - before[1], postgresCpuMs(postmaster) - before[2]]);
         return r;
       });
     };
@@ -171,6 +175,8 @@ export async function runSize(
       const cpu = cpuSpent.get(r)?.[monitor === rss ? 0 : 1];
       const more: Record<string, unknown> = Number.isFinite(heap) ? { ...extra, heapUsedMb: heap } : { ...extra };
       if (monitor && cpu !== undefined && Number.isFinite(cpu) && r.requests > 0) more.serverCpuMsPerRequest = round(cpu / r.requests, 2);
+      const pgCpu = cpuSpent.get(r)?.[2];
+      if (pgCpu !== undefined && Number.isFinite(pgCpu) && r.requests > 0) more.postgresCpuMsPerRequest = round(pgCpu / r.requests, 2);
       const l = line(
         name,
         N,
@@ -266,7 +272,7 @@ export async function runSize(
       let errors = 0;
       let total = Infinity;
       const s3start = performance.now();
-      const s3cpu = rss.cpuMs();
+      const s3cpu = [rss.cpuMs(), postgresCpuMs(postmaster)];
       for (let start = 1, p = 0; start <= total && p < maxPages; p++) {
         if (performance.now() - s3start > opts.longMaxSeconds * 1000) {
           errors++;
@@ -290,7 +296,7 @@ export async function runSize(
       const s3total = performance.now() - s3start;
       if (rows !== N) errors++;
       const s3 = pagesResult(lat, s3total, errors);
-      cpuSpent.set(s3, [rss.cpuMs() - s3cpu, NaN]);
+      cpuSpent.set(s3, [rss.cpuMs() - s3cpu[0], NaN, postgresCpuMs(postmaster) - s3cpu[1]]);
       const first = median(lat.slice(0, 10));
       const last = median(lat.slice(-10));
       result.series.importPageMs = lat.map((v) => round(v, 1));

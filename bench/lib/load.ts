@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { request } from './http.js';
@@ -84,6 +84,46 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s (`getconf CLK_TCK`). */
 const CLOCK_TICKS = 100;
 
+/** utime + stime (and, with `children`, cutime + cstime: children that exited) of a process from /proc, in ms; NaN when unknown. */
+function procCpuMs(pid: number, children = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+    return (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU time the embedded PostgreSQL has used so far (the postmaster, its live backends and workers, and those
+ * that exited), in ms, from /proc; NaN when unknown (DATABASE_URL, or no /proc). Read before and after a
+ * scenario, it gives PostgreSQL's share of a request beside the server's.
+ */
+export function postgresCpuMs(postmasterPid: number | null): number {
+  if (postmasterPid === null) return NaN;
+  let total = procCpuMs(postmasterPid, true);
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return NaN;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmasterPid) total += procCpuMs(Number(entry));
+    } catch {
+      // the process exited meanwhile: its time is in the postmaster's children's time once reaped
+    }
+  }
+  return total;
+}
+
 /** Samples VmRSS of a process from /proc every `intervalMs`; `window()` gives the peak since the last call. */
 export class RssMonitor {
   private peakAll = 0;
@@ -127,14 +167,7 @@ export class RssMonitor {
 
   /** CPU time (user + system) the process has used so far, in ms, from /proc/<pid>/stat; NaN when unknown. */
   cpuMs(): number {
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      // The fields after the command name (which may contain spaces) start after the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-    } catch {
-      return NaN;
-    }
+    return procCpuMs(this.pid);
   }
 
   /** Current RSS in MB, or NaN when the process is gone (or /proc is not there). */

@@ -72,7 +72,8 @@ export async function runSize(
   const slug = env.tenant.tenant.slug;
   const rss = new RssMonitor(env.server.pid, 200, env.server.port);
   // The embedded PostgreSQL's postmaster, whose CPU (and its backends') is read around each scenario.
-  const postmaster = env.db.kind === 'embedded' ? Number(readFileSync(path.join(env.db.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) : null;
+  const postmaster =
+    env.db.kind === 'embedded' ? Number(readFileSync(path.join(env.db.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) : null;
   let baseline: ServerProcess | null = null;
   let baseRss: RssMonitor | null = null;
   let rawPool: pg.Pool | null = null;

@@ -194,3 +194,28 @@ describe('concurrent manager changes', () => {
     expect(await usersInCycles(url(), t.id)).toEqual([]);
   }, 60_000);
 });
+
+describe('concurrent PATCHes of one user', () => {
+  it('queue on the user’s row lock, from both processes: every change lands, none fails on a stale version', async () => {
+    const t = await app1.createTenant();
+    const c1 = scimClient(app1, `Bearer ${t.scimToken}`);
+    const c2 = scimClient(app2, `Bearer ${t.scimToken}`);
+    const created = await c1('POST', '/Users', { schemas: [CORE], userName: 'contended@org.test' });
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    const attributes = ['title', 'nickName', 'displayName', 'userType', 'locale', 'timezone', 'preferredLanguage', 'profileUrl'];
+    const answers = await Promise.all(
+      attributes.map((path, i) =>
+        (i % 2 ? c2 : c1)(
+          'PATCH',
+          `/Users/${id}`,
+          patchOp({ op: 'Replace', path, value: path === 'profileUrl' ? 'https://x.test/p' : `v-${path}` }),
+        ),
+      ),
+    );
+    expect(answers.map((r) => r.status)).toEqual(attributes.map(() => 204));
+    const read = await c2('GET', `/Users/${id}`);
+    for (const path of attributes) expect(read.json[path]).toBe(path === 'profileUrl' ? 'https://x.test/p' : `v-${path}`);
+    expect(read.json.meta.version).toBe(`W/"${1 + attributes.length}"`);
+  }, 60_000);
+});

@@ -111,7 +111,11 @@ describe('SCIM requests IdPs send most', () => {
     expect(m.sql.filter((q) => /from users u where u\.tenant_id = \$1 and u\.id = \$2::uuid/.test(q) && /_team_name/.test(q))).toHaveLength(
       1,
     );
-    expect(m.sql.filter((q) => /^select "u0"\.\* from "users"/.test(q))).toHaveLength(1);
+    // … the locking read a prepared statement of the connection (the ORM's own was planned on every PATCH)
+    expect(
+      m.sql.filter((q) => /from users u where u\.tenant_id = \$1 and u\.id = \$2::uuid and u\.deleted_at is null for update$/.test(q)),
+    ).toEqual([expect.stringMatching(/^\/\* roster:prepared \*\//)]);
+    expect(m.sql.filter((q) => /^select "u0"\.\* from "users"/.test(q))).toEqual([]);
     expect(m.sql.filter((q) => /^select u\.id, u\.team_id, u\.manager_id/.test(q))).toEqual([]);
     // door + begin + enter, the user with its relations, the user locked, the team by name, update, then the
     // audit row (its trigger writes the webhook outbox row) with the commit (a deferred write, lazy-begin.ts)

@@ -52,8 +52,8 @@ export interface TenantGuess {
   customAttributes: Declarations;
 }
 
-/** The statement a request will run first (sql.ts `prepared`'s arguments). */
-export type PlannedStatement = SqlStatement;
+/** The statement a request will run first (sql.ts `prepared`'s arguments), planned from a guess of its tenant; null: nothing to tell. */
+export type FirstStatementPlan = (guess: TenantGuess) => SqlStatement | null;
 
 /**
  * The custom-attribute declarations this process read last, per tenant, with their version (migration
@@ -182,7 +182,7 @@ export async function passDoorAndEnter<T>(
      * The statement the request will run first, if it can tell from a guess of its tenant (a SCIM lookup):
      * it travels with the door's message (infra/db/prefetch.ts). Null: no guess, or nothing to tell.
      */
-    first?: (guess: TenantGuess) => PlannedStatement | null;
+    first?: FirstStatementPlan;
   },
   opts: DoorTransactionOptions,
   fn: (door: Extract<DoorResult, { outcome: 'ok' }>, em: EntityManager, entered: Entered) => Promise<T>,
@@ -212,9 +212,9 @@ export async function passDoorAndEnter<T>(
 }
 
 /** The request's first statement for the door's message, planned from the guess; none when it cannot be. */
-function firstStatement(plan: ((guess: TenantGuess) => PlannedStatement | null) | undefined, guess: TenantGuess | null) {
+function firstStatement(plan: FirstStatementPlan | undefined, guess: TenantGuess | null) {
   if (!plan || !guess) return null;
-  let planned: PlannedStatement | null;
+  let planned: SqlStatement | null;
   try {
     planned = plan(guess);
   } catch {

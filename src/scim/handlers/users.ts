@@ -1,4 +1,5 @@
-import type { PlannedStatement, TenantGuess } from '../../infra/orm/door-transaction.js';
+import type { TenantGuess } from '../../infra/orm/door-transaction.js';
+import type { SqlStatement } from '../../infra/orm/sql.js';
 import { declarationsOf } from '../../modules/custom-attributes/custom-attribute.service.js';
 import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import type { User } from '../../modules/users/user.entity.js';
@@ -22,14 +23,13 @@ import {
   userWithRelationsStatement,
 } from '../mappers/user.mapper.js';
 import { applyPatch } from '../patch/apply-patch.js';
-import { parseProjection } from '../projection.js';
+import { compileProjection, parseProjection } from '../projection.js';
 import { parsePatchRequest } from '../patch/patch-op.schema.js';
 import {
   checkIfMatchHeader,
   listParams,
   listResponse,
   notModifiedHeader,
-  projector,
   reply,
   requireJsonObject,
   respond,
@@ -72,7 +72,7 @@ function userProjector(
   us: UserSchemas,
 ): (rep: Record<string, unknown>) => Record<string, unknown> {
   const request = parseProjection(query, us.schemas);
-  return request.attributes || request.excludedAttributes ? projector(query, us.schemas) : asWritten;
+  return request.attributes || request.excludedAttributes ? compileProjection(request, us.schemas) : asWritten;
 }
 const asWritten = (rep: Record<string, unknown>) => rep;
 
@@ -203,7 +203,7 @@ export const listUsersHandler = (ctx: ScimContext) => listUsers(ctx, listParams(
  * GET, PUT, PATCH and DELETE of /Users/{id} read the user with its relations first (load): that statement,
  * from a guess of the tenant, for the door's message (infra/db/prefetch.ts). Null for a malformed id.
  */
-export function planUserRead(id: string, guess: TenantGuess): PlannedStatement | null {
+export function planUserRead(id: string, guess: TenantGuess): SqlStatement | null {
   return userWithRelationsStatement(guess.tenantId, id);
 }
 
@@ -213,7 +213,7 @@ export function planUserRead(id: string, guess: TenantGuess): PlannedStatement |
  * for, built the same way. Null for anything else (an import page continues where its previous page
  * ended, in the process's memory). Throws where the request is malformed; its handler then says how.
  */
-export function planUserLookup(query: Record<string, unknown>, guess: TenantGuess): PlannedStatement | null {
+export function planUserLookup(query: Record<string, unknown>, guess: TenantGuess): SqlStatement | null {
   const params = listParams(query);
   if (!params.filter || params.cursor !== undefined || params.count === 0) return null;
   const us = userSchemasOf(guess.tenantSlug, declarationsOf(guess.customAttributes));

@@ -4,7 +4,7 @@ import type { Config } from '../../config/env.js';
 import type { Deadline } from '../../kernel/deadline.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import type { Logger } from '../../infra/logger.js';
-import { passDoorAndEnter, type PlannedStatement, type TenantGuess } from '../../infra/orm/door-transaction.js';
+import { passDoorAndEnter, type FirstStatementPlan } from '../../infra/orm/door-transaction.js';
 import { chargeTokens, doorLimits, type PresentedCredential } from '../../modules/credentials/door.js';
 import { primeCustomAttributes } from '../../modules/custom-attributes/custom-attribute.service.js';
 import { ScimError } from '../errors.js';
@@ -64,7 +64,7 @@ export function scimAuth(
   config: Config,
   logger?: Logger,
   /** The request's first statement, where its route can tell it from a guess of the tenant (passDoorAndEnter's `first`). */
-  firstStatement?: (ctx: Context) => ((guess: TenantGuess) => PlannedStatement | null) | undefined,
+  firstStatement?: (ctx: Context) => FirstStatementPlan | undefined,
 ): Middleware {
   const limits = doorLimits(config, 'scim');
   return async function scimAuthMiddleware(ctx, next) {

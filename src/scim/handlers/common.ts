@@ -250,7 +250,7 @@ function filtered(source: ListSource, params: ListParams, tenantId: string) {
  * The statement of an index page (`startIndex`), or of the page after `from`: the page's ids, then their rows;
  * the total travels with them: the kept one, or a window count over the filtered ids (before the limit).
  * Continuing after a previous page, its version must not have moved. Also what a lookup's door sends ahead
- * (planUserLookup): the same statement, built the same way.
+ * (planListPage): the same statement, built the same way.
  */
 export function indexPageStatement(
   source: ListSource,
@@ -335,7 +335,7 @@ export async function fetchListPage(scope: TenantScope, source: ListSource, para
     };
   }
   if (params.count === 0) return { rows: [], totalResults: await count(), startIndex: params.startIndex };
-  const positionKey = `${table}:${scope.tenantId}`;
+  const positionKey = positionKeyOf(table, scope.tenantId);
   const after = versioned && params.startIndex > 1 ? positions.take(positionKey, params.startIndex) : undefined;
   type Row = Record<string, unknown> & { _total: string; _version?: string };
   const page = (from?: { id: string; version: string }) => {
@@ -355,6 +355,21 @@ export async function fetchListPage(scope: TenantScope, source: ListSource, para
 }
 
 /**
+ * The statement fetchListPage will send first for these parameters, from a guess of the tenant, for the
+ * door's message (infra/db/prefetch.ts): an index page, continuing where this process's previous page of the
+ * collection ended if it remembers where (looked at, not taken: the page itself takes it). Null for a cursor
+ * page or a count of 0. Throws where the request is malformed (its handler then says how).
+ */
+export function planListPage(source: ListSource, params: ListParams, tenantId: string): SqlStatement | null {
+  if (params.cursor !== undefined || params.count === 0) return null;
+  const f = filtered(source, params, tenantId);
+  const after = f.versioned && params.startIndex > 1 ? positions.peek(positionKeyOf(source.table, tenantId), params.startIndex) : undefined;
+  return indexPageStatement(source, params, tenantId, f, after);
+}
+
+const positionKeyOf = (table: string, tenantId: string) => `${table}:${tenantId}`;
+
+/**
  * Where recent index pages ended, per collection and tenant: the id of the resource at position
  * `startIndex - 1` and the collection's version then. In the process, bounded (oldest first out): a miss
  * only means an `offset`. An entry is taken once; the page that uses it leaves the next one.
@@ -362,6 +377,10 @@ export async function fetchListPage(scope: TenantScope, source: ListSource, para
 class PagePositions {
   private readonly entries = new Map<string, { id: string; version: string }>();
   constructor(private readonly max: number) {}
+
+  peek(collection: string, startIndex: number): { id: string; version: string } | undefined {
+    return this.entries.get(`${collection}:${startIndex}`);
+  }
 
   take(collection: string, startIndex: number): { id: string; version: string } | undefined {
     const key = `${collection}:${startIndex}`;

@@ -34,7 +34,7 @@ import {
   requireJsonObject,
   respond,
   send,
-  indexPageStatement,
+  planListPage,
   userSchemas,
   userSchemasOf,
   wantsResourceIn,
@@ -208,15 +208,13 @@ export function planUserRead(id: string, guess: TenantGuess): SqlStatement | nul
 }
 
 /**
- * A filtered GET /Users (an IdP's lookup before it creates or links a user) as its first statement, from a
- * guess of the tenant, for the door's message (infra/db/prefetch.ts): the index page fetchListPage will ask
- * for, built the same way. Null for anything else (an import page continues where its previous page
- * ended, in the process's memory). Throws where the request is malformed; its handler then says how.
+ * GET /Users as its first statement, from a guess of the tenant, for the door's message (infra/db/prefetch.ts):
+ * the index page fetchListPage will ask for (planListPage), an IdP's lookup before it creates or links a user
+ * or an import's next page. Null for a cursor page. Throws where the request is malformed; its handler then
+ * says how.
  */
 export function planUserLookup(query: Record<string, unknown>, guess: TenantGuess): SqlStatement | null {
-  const params = listParams(query);
-  if (!params.filter || params.cursor !== undefined || params.count === 0) return null;
   const us = userSchemasOf(guess.tenantSlug, declarationsOf(guess.customAttributes));
-  return indexPageStatement(usersSource(us), params, guess.tenantId);
+  return planListPage(usersSource(us), listParams(query), guess.tenantId);
 }
 export const searchUsersHandler = (ctx: ScimContext) => listUsers(ctx, listParams(requireJsonObject(ctx.request.body)));

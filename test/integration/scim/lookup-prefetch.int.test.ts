@@ -144,6 +144,57 @@ describe('a SCIM lookup', () => {
     expect(m.sql.some((q) => /roster_enter_door\(.*; execute roster_\d+\(/s.test(q))).toBe(true);
   });
 
+  it('of an import: each page travels with the door, continuing where the previous one ended, and a join between pages is seen', async () => {
+    const t = await app.createTenant();
+    const scim = scimClient(app.baseUrl, t.scimToken);
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await scim.post('/Users', userBody(`imp-${i}@x.test`, `Imported ${i}`));
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+    }
+    /** An Okta import with pages of 2: every page's ids, in order. */
+    const importAll = async () => {
+      const pages: string[][] = [];
+      for (let start = 1, total = Infinity; start <= total;) {
+        const res = await scim.get(`/Users?startIndex=${start}&count=2`);
+        expect(res.status).toBe(200);
+        pages.push(res.body.Resources.map((r: any) => r.id));
+        total = res.body.totalResults;
+        start += res.body.itemsPerPage;
+      }
+      return pages;
+    };
+    // every connection of the tests' pool (10) prepares the first page's statement and the continuing one
+    for (let i = 0; i < 6; i++) await importAll();
+
+    let pages: string[][] = [];
+    const m = await measured(async () => {
+      pages = await importAll();
+    });
+    expect(pages.flat()).toEqual([...ids].sort());
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 2, 1]);
+    // four pages, four door messages each ending with its page: the first by offset, the others after the
+    // previous page's last user (its id and the collection's version)
+    const doors = m.sql.filter((q) => /roster_door/.test(q));
+    expect(doors).toHaveLength(4);
+    expect(doors[0]).toMatch(/; execute roster_\d+\('[0-9a-f-]{36}', 0, /);
+    for (const [k, door] of doors.slice(1).entries())
+      expect(door).toMatch(new RegExp(`; execute roster_\\d+\\('[0-9a-f-]{36}', '${pages[k].at(-1)}', `));
+    expect(m.sql.filter((q) => /with page as/.test(q))).toEqual([]);
+
+    // someone joins between two pages: the remembered position is stale (the version moved), the page that
+    // travelled with the door reads nothing, and the page is taken by its offset
+    const first = await scim.get('/Users?startIndex=1&count=2');
+    expect(first.body.Resources.map((r: any) => r.id)).toEqual(pages[0]);
+    const joined = await scim.post('/Users', userBody('imp-joined@x.test', 'Joined'));
+    expect(joined.status).toBe(201);
+    const all = [...ids, joined.body.id].sort();
+    const second = await scim.get('/Users?startIndex=3&count=2');
+    expect(second.body).toMatchObject({ totalResults: 8, startIndex: 3, itemsPerPage: 2 });
+    expect(second.body.Resources.map((r: any) => r.id)).toEqual(all.slice(2, 4));
+  });
+
   it('by an attribute declared since the tenant was last entered is answered from the declaration', async () => {
     const t = await app.createTenant();
     const scim = scimClient(app.baseUrl, t.scimToken);

@@ -275,6 +275,7 @@ export async function runSize(
       const b3: LoadResult = pagesResult(b3lat, b3total, b3rows === N ? 0 : 1);
       record('B3-raw-keyset-pages', b3, null, { concurrency: 1, rows: b3rows, totalMs: round(b3total) });
       result.metrics.b3_total_ms = b3total;
+      result.metrics.b3_pages_per_s = b3.throughput;
 
       const lat: number[] = [];
       let rows = 0;
@@ -499,6 +500,7 @@ export async function runSize(
         b4_p50: b4.p50,
         s6_subtree_p50: s6a.p50,
         raw_page_p50: raw.p50,
+        raw_page_tput: raw.throughput,
         s6_page_p50: s6b.p50,
         s6_page_tput: s6b.throughput,
         s6_subtree_tput: s6a.throughput,

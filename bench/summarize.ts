@@ -67,11 +67,18 @@ for (const [i, row] of evals[0].rows.entries()) {
   out.push(`| ${row.target} | ${cells.join(' | ')} | ${row.required} |`);
 }
 if (sizes.length >= 2) {
-  out.push('', `| throughput N=${sizes[sizes.length - 1]} / N=${sizes[0]} | median ratio | runs | result (≥ 0.80) |`, '|---|---|---|---|');
+  out.push(
+    '',
+    `| throughput N=${sizes[sizes.length - 1]} / N=${sizes[0]} | median ratio | runs | result (≥ 0.80) | drift-free: vs its baseline (runs) |`,
+    '|---|---|---|---|---|',
+  );
   for (const s of evals[0].scaling) {
-    const vals = evals.map((e) => e.scaling.find((x) => x.label === s.label)?.ratio).filter((v): v is number => v !== undefined);
+    const rows = evals.map((e) => e.scaling.find((x) => x.label === s.label));
+    const vals = rows.map((r) => r?.ratio).filter((v): v is number => v !== undefined);
+    const free = rows.map((r) => r?.driftFree).filter((v): v is number => v !== undefined && v !== null);
     const m = med(vals);
-    out.push(`| ${s.label} | ${m} | ${vals.join(', ')} | ${m >= 0.8 ? 'PASS' : 'MISS'} |`);
+    const f = free.length ? `${med(free)} ${med(free) >= 0.8 ? 'PASS' : 'MISS'} (${free.join(', ')})` : '—';
+    out.push(`| ${s.label} | ${m} | ${vals.join(', ')} | ${m >= 0.8 ? 'PASS' : 'MISS'} | ${f} |`);
   }
 }
 process.stdout.write(`${out.join('\n')}\n`);

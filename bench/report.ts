@@ -109,10 +109,9 @@ const CHECKS: Check[] = [
   },
 ];
 
-/** Throughputs that must not fall by more than 20 % from the smallest N to the largest (nothing O(table) per request). */
 /**
- * Each throughput compared across sizes, and where a baseline of the same kind ran in the same half of the run,
- * also relative to it: (Roster / baseline at the large size) / (the same at the small size). That ratio cancels
+ * Throughputs that must not fall by more than 20 % from the smallest N to the largest (nothing O(table) per
+ * request). Where a baseline of the same kind ran in both halves of the run, each is also compared relative to it: (Roster / baseline at the large size) / (the same at the small size). That ratio cancels
  * the machine's speed moving between the two halves (round 7 saw the baselines themselves move by 30 %), and
  * still falls if Roster's cost per request grows with N while an index probe's does not.
  */
@@ -159,8 +158,9 @@ export function evaluate(results: SizeResult[]): {
     for (const s of SCALING) {
       if (!has(small.metrics, s.key) || !has(large.metrics, s.key)) continue;
       const r = large.metrics[s.key] / small.metrics[s.key];
-      const based = s.base !== undefined && has(small.metrics, s.base) && has(large.metrics, s.base);
-      const d = based ? r / (large.metrics[s.base!] / small.metrics[s.base!]) : null;
+      const base = s.base;
+      const d =
+        base !== undefined && has(small.metrics, base) && has(large.metrics, base) ? r / (large.metrics[base] / small.metrics[base]) : null;
       scaling.push({
         label: s.label,
         small: round(small.metrics[s.key], 1),

@@ -190,9 +190,16 @@ describe('a SCIM lookup', () => {
     const joined = await scim.post('/Users', userBody('imp-joined@x.test', 'Joined'));
     expect(joined.status).toBe(201);
     const all = [...ids, joined.body.id].sort();
-    const second = await scim.get('/Users?startIndex=3&count=2');
+    let second: any;
+    const stale = await measured(async () => {
+      second = await scim.get('/Users?startIndex=3&count=2');
+    });
     expect(second.body).toMatchObject({ totalResults: 8, startIndex: 3, itemsPerPage: 2 });
     expect(second.body.Resources.map((r: any) => r.id)).toEqual(all.slice(2, 4));
+    expect(stale.sql.filter((q) => /roster_door/.test(q))).toEqual([
+      expect.stringMatching(new RegExp(`; execute roster_\\d+\\('[0-9a-f-]{36}', '${pages[0][1]}', `)),
+    ]);
+    expect(stale.sql.filter((q) => /with page as .* offset \$\d+\)/s.test(q))).toHaveLength(1);
   });
 
   it('by an attribute declared since the tenant was last entered is answered from the declaration', async () => {

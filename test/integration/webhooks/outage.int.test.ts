@@ -9,6 +9,7 @@ import {
   WebhookDeliveriesDocument,
   WebhookSubscriptionByIdDocument,
 } from '../../__generated__/graphql.js';
+import http from 'node:http';
 import type { TestApp, TestTenant } from '../../setup/test-app.js';
 import { inTransaction } from '../../../src/infra/orm/session.js';
 import { claimDeliveries, fanOutEvents } from '../../../src/modules/webhooks/webhook.delivery.js';
@@ -53,6 +54,35 @@ async function retitle(t: TestTenant, id: string, title: string) {
   const res = await t.gql(UpdateUserDocument, { id, input: { title } });
   expect(res.data!.updateUser.userErrors).toEqual([]);
 }
+
+describe("the tests' receiver", () => {
+  it('stops while a client keeps sending on a keep-alive connection (as the worker retrying every few ms does)', async () => {
+    const r = await startReceiver();
+    r.respond('/busy', 500, { delayMs: 20 });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let sending = true;
+    const send = () =>
+      new Promise<void>((done) => {
+        const q = http.request(r.url('/busy'), { method: 'POST', agent }, (res) => res.resume().on('end', done));
+        q.on('error', () => done());
+        q.end('{}');
+      });
+    const client = (async () => {
+      while (sending) await send();
+    })();
+    try {
+      await waitFor('a request in flight', () => r.all.length >= 3);
+      // server.close() alone waits for that connection to go idle, which it never does while requests keep coming
+      const stopped = await Promise.race([r.stop().then(() => true), new Promise<false>((done) => setTimeout(() => done(false), 3_000))]);
+      expect(stopped).toBe(true);
+    } finally {
+      sending = false;
+      agent.destroy();
+      await client;
+      await r.close();
+    }
+  });
+});
 
 describe('an endpoint that is down for a while', () => {
   it('gets every event once it is back, in order, with valid signatures', async () => {

@@ -123,8 +123,11 @@ export async function startReceiver(): Promise<Receiver> {
     respond: (path, status, opts = {}) => void answers.set(path, { status, ...opts }),
     maxConcurrent: (path) => peak.get(path) ?? 0,
     stop: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() alone waits for every connection to go idle, and a keep-alive connection that keeps carrying
+      // requests (the worker retrying every few milliseconds) never does: end them all at once.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
     },
     start: () => listen(port),
     close: async () => {

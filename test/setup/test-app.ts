@@ -131,8 +131,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     createTenant,
     sql: async (text, params) => (await pool.query(text, params)).rows,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // end every connection now: close() alone waits for busy keep-alive connections to go idle
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
       await app.stop();
       await orm.close();
       await pool.end();

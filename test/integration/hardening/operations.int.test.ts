@@ -53,8 +53,10 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // end every connection now: close() alone waits for busy keep-alive connections to go idle
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
+  await closed;
   await app.stop();
   await orm.close();
   await plain.close();

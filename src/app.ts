@@ -23,6 +23,13 @@ export interface AppDeps {
 
 export interface App {
   koa: Koa;
+  /**
+   * The process is draining (SIGTERM): from now on every response, those of requests already in flight
+   * included, tells its client to close the connection, so a kept-alive client sends its next request to a
+   * new connection (another process behind the load balancer) instead of this one, which stays open as long
+   * as it carries requests.
+   */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -39,9 +46,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   router.all('/graphql', ...graphql.middleware);
 
   const metrics = new Metrics([poolGauges(deps.orm)]);
+  let draining = false;
   // Outermost: request id, then the access log / metrics / tracing span around everything else, so they
   // see the final status of every response, errors included; then headers every response carries.
   koa.use(requestId());
+  koa.use(async function closeWhileDraining(ctx, next) {
+    await next();
+    if (draining) ctx.set('Connection', 'close');
+  });
   koa.use(accessLog({ logger: deps.logger, metrics, slugs: new TenantSlugs(deps.orm) }));
   koa.use(securityHeaders());
   koa.use(cors(deps.config.corsOrigins));
@@ -67,6 +79,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   return {
     koa,
+    drain: () => {
+      draining = true;
+    },
     stop: async () => {
       metrics.stop();
       await graphql.stop();

@@ -63,6 +63,8 @@ async function main(): Promise<void> {
     // Webhook requests in flight finish (each bounded by ROSTER_WEBHOOK_TIMEOUT_MS); nothing new is claimed.
     const webhooksStopped = webhookWorker?.stop();
     logger.info({ signal, timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutting down: draining requests');
+    // Every response from now on asks its client to close the connection (App.drain).
+    app.drain();
     // Stop accepting (new connections are refused) and let requests in flight finish; idle keep-alive
     // connections are closed now, busy ones as soon as their response is sent (the sweeper below).
     const drained = new Promise<boolean>((resolve) => (server.listening ? server.close(() => resolve(true)) : resolve(true)));

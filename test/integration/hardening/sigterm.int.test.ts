@@ -8,6 +8,7 @@
  * neither secrets nor personal data anywhere.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -182,4 +183,62 @@ describe('SIGTERM', () => {
     for (const secret of [t.scimToken, t.apiKey]) expect(everything).not.toContain(secret);
     expect(everything).not.toMatch(/@sigterm\.test/);
   }, 90_000);
+
+  it('tells a kept-alive client to close its connection: its request in flight is answered, its next one goes elsewhere', async () => {
+    const s = startServer();
+    server = s.proc;
+    const listening = await waitFor('the server to listen', async () => s.lines.find((l) => l.msg === 'roster listening'), 30_000, 50);
+    const base = `http://127.0.0.1:${listening.port}`;
+    // One kept-alive connection, as an IdP's HTTP client or a load balancer holds one.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, p: string, body?: unknown) =>
+      new Promise<{ status: number; connection?: string; id?: string } | { error: string }>((resolve) => {
+        const q = http.request(`${base}/scim/v2${p}`, { method, agent, headers: { ...bearer(t.scimToken), ...SCIM_JSON } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const id = res.statusCode === 201 ? (JSON.parse(text) as { id: string }).id : undefined;
+            resolve({ status: res.statusCode!, connection: res.headers.connection, ...(id ? { id } : {}) });
+          });
+        });
+        q.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+        q.end(body === undefined ? undefined : JSON.stringify(body));
+      });
+    const created = async (userName: string) => {
+      const res = await send('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName });
+      expect(res).toMatchObject({ status: 201, connection: 'keep-alive' });
+      return (res as { id: string }).id;
+    };
+    const bossId = await created('kaboss@sigterm.test');
+    const icId = await created('kaic@sigterm.test');
+
+    // The request is in flight when SIGTERM comes: it waits for the reporting-line lock the test holds.
+    const lock = new pg.Client({ connectionString: process.env.ROSTER_TEST_DATABASE_URL });
+    await lock.connect();
+    await lock.query('begin');
+    await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(t.id)]);
+    let inFlight: ReturnType<typeof send>;
+    try {
+      inFlight = send('PATCH', `/Users/${icId}`, patchOp({ op: 'replace', path: `${ENTERPRISE}:manager`, value: bossId }));
+      await waitFor(
+        'the request to wait for the lock',
+        async () =>
+          Number((await lock.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= 1,
+        15_000,
+        50,
+      );
+      s.proc.kill('SIGTERM');
+      await waitFor('the shutdown to begin', async () => s.lines.some((l) => l.msg === 'shutting down: draining requests'), 10_000, 20);
+    } finally {
+      await lock.query('commit');
+      await lock.end();
+    }
+    // Answered, and told to close the connection: the client's next request opens a new one, which is refused.
+    expect(await inFlight!).toEqual({ status: 204, connection: 'close' });
+    expect(await send('GET', '/Users?count=1')).toEqual({ error: 'ECONNREFUSED' });
+    expect(await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))])).toBe(0);
+    expect(s.lines.some((l) => l.msg === 'stopped' && l.clean === true)).toBe(true);
+    agent.destroy();
+  }, 60_000);
 });

@@ -70,6 +70,30 @@ function startServer(): { proc: ChildProcess; lines: Array<Record<string, any>>;
   return { proc, lines, raw: () => JSON.stringify(lines) + err, exited };
 }
 
+/** Holds the tenant's reporting-line lock in a transaction of its own: every manager change waits for it (a slow request, for real). */
+async function holdOrgLock(): Promise<pg.Client> {
+  const lock = new pg.Client({ connectionString: process.env.ROSTER_TEST_DATABASE_URL });
+  await lock.connect();
+  await lock.query('begin');
+  await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(t.id)]);
+  return lock;
+}
+
+/** Until `n` requests wait for the lock `lock` holds. */
+const lockWaiters = (lock: pg.Client, n: number, what: string) =>
+  waitFor(
+    what,
+    async () => Number((await lock.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= n,
+    15_000,
+    50,
+  );
+
+/** SIGTERM, and until the process says it drains. */
+async function terminate(s: ReturnType<typeof startServer>): Promise<void> {
+  s.proc.kill('SIGTERM');
+  await waitFor('the shutdown to begin', async () => s.lines.some((l) => l.msg === 'shutting down: draining requests'), 10_000, 20);
+}
+
 describe('SIGTERM', () => {
   it('stops accepting, finishes the requests in flight, closes the pool and exits 0', async () => {
     const s = startServer();
@@ -89,11 +113,7 @@ describe('SIGTERM', () => {
       ids[name] = res.json.id;
     }
 
-    // Hold the tenant's reporting-line lock: every manager change now waits for it (a slow request, for real).
-    const lock = new pg.Client({ connectionString: process.env.ROSTER_TEST_DATABASE_URL });
-    await lock.connect();
-    await lock.query('begin');
-    await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(t.id)]);
+    const lock = await holdOrgLock();
     let inFlight: Array<Promise<HttpResponse>> = [];
     try {
       inFlight = [
@@ -112,16 +132,8 @@ describe('SIGTERM', () => {
           timeoutMs: 30_000,
         }),
       ];
-      await waitFor(
-        'three requests waiting for the lock',
-        async () =>
-          Number((await lock.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= 3,
-        15_000,
-        50,
-      );
-
-      s.proc.kill('SIGTERM');
-      await waitFor('the shutdown to begin', async () => s.lines.some((l) => l.msg === 'shutting down: draining requests'), 10_000, 20);
+      await lockWaiters(lock, 3, 'three requests waiting for the lock');
+      await terminate(s);
 
       // New connections are refused while the three requests are still being served.
       const refused = await new Promise<string>((resolve) => {
@@ -214,22 +226,12 @@ describe('SIGTERM', () => {
     const icId = await created('kaic@sigterm.test');
 
     // The request is in flight when SIGTERM comes: it waits for the reporting-line lock the test holds.
-    const lock = new pg.Client({ connectionString: process.env.ROSTER_TEST_DATABASE_URL });
-    await lock.connect();
-    await lock.query('begin');
-    await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(t.id)]);
+    const lock = await holdOrgLock();
     let inFlight: ReturnType<typeof send>;
     try {
       inFlight = send('PATCH', `/Users/${icId}`, patchOp({ op: 'replace', path: `${ENTERPRISE}:manager`, value: bossId }));
-      await waitFor(
-        'the request to wait for the lock',
-        async () =>
-          Number((await lock.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= 1,
-        15_000,
-        50,
-      );
-      s.proc.kill('SIGTERM');
-      await waitFor('the shutdown to begin', async () => s.lines.some((l) => l.msg === 'shutting down: draining requests'), 10_000, 20);
+      await lockWaiters(lock, 1, 'the request to wait for the lock');
+      await terminate(s);
     } finally {
       await lock.query('commit');
       await lock.end();

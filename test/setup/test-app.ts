@@ -3,6 +3,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { print } from 'graphql';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createApp } from '../../src/app.js';
@@ -131,13 +132,21 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     createTenant,
     sql: async (text, params) => (await pool.query(text, params)).rows,
     close: async () => {
-      // end every connection now: close() alone waits for busy keep-alive connections to go idle
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await closeServer(server);
       await app.stop();
       await orm.close();
       await pool.end();
     },
   };
+}
+
+/**
+ * Stops a test's HTTP server and ends its connections at once. `close()` alone waits for every connection to
+ * go idle, and a keep-alive connection that keeps carrying requests (a worker retrying every few
+ * milliseconds) never does. A server already stopped only has its connections ended.
+ */
+export async function closeServer(server: Server): Promise<void> {
+  const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined;
+  server.closeAllConnections();
+  await closed;
 }

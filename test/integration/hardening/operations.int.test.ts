@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../../../src/config/env.js';
 import { createLogger } from '../../../src/infra/logger.js';
 import { createOrm } from '../../../src/infra/orm/orm.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
+import { closeServer, startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import { bearer, request, SCIM_JSON, waitFor } from './support.js';
 
 const ORIGIN = 'https://admin.example.com';
@@ -53,10 +53,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  // end every connection now: close() alone waits for busy keep-alive connections to go idle
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
+  await closeServer(server);
   await app.stop();
   await orm.close();
   await plain.close();

@@ -7,7 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateWebhookSubscriptionDocument, type WebhookEventType } from '../../__generated__/graphql.js';
-import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
+import { closeServer, startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import { createLogger } from '../../../src/infra/logger.js';
 import { createOrm } from '../../../src/infra/orm/orm.js';
 import { inTenantTransaction } from '../../../src/infra/orm/session.js';
@@ -122,20 +122,9 @@ export async function startReceiver(): Promise<Receiver> {
     accepted: (path) => all.filter((d) => d.status >= 200 && d.status < 300 && (path === undefined || d.path === path)),
     respond: (path, status, opts = {}) => void answers.set(path, { status, ...opts }),
     maxConcurrent: (path) => peak.get(path) ?? 0,
-    stop: async () => {
-      // close() alone waits for every connection to go idle, and a keep-alive connection that keeps carrying
-      // requests (the worker retrying every few milliseconds) never does: end them all at once.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
+    stop: () => closeServer(server),
     start: () => listen(port),
-    close: async () => {
-      if (server.listening) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-    },
+    close: () => closeServer(server),
   };
 }
 

@@ -383,9 +383,8 @@ class PagePositions {
   }
 
   take(collection: string, startIndex: number): { id: string; version: string } | undefined {
-    const key = `${collection}:${startIndex}`;
-    const hit = this.entries.get(key);
-    if (hit) this.entries.delete(key);
+    const hit = this.peek(collection, startIndex);
+    if (hit) this.entries.delete(`${collection}:${startIndex}`);
     return hit;
   }
 

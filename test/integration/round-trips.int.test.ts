@@ -113,7 +113,9 @@ describe('SCIM requests IdPs send most', () => {
     );
     // … the locking read a prepared statement of the connection (the ORM's own was planned on every PATCH)
     expect(
-      m.sql.filter((q) => /from users u where u\.tenant_id = \$1 and u\.id = \$2::uuid and u\.deleted_at is null for update$/.test(q)),
+      m.sql.filter((q) =>
+        /from users u where u\.tenant_id = \$1 and u\.id = \$2::uuid and u\.deleted_at is null for no key update$/.test(q),
+      ),
     ).toEqual([expect.stringMatching(/^\/\* roster:prepared \*\//)]);
     expect(m.sql.filter((q) => /^select "u0"\.\* from "users"/.test(q))).toEqual([]);
     expect(m.sql.filter((q) => /^select u\.id, u\.team_id, u\.manager_id/.test(q))).toEqual([]);

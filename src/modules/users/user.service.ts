@@ -226,17 +226,36 @@ async function applyFields(
 /**
  * Links every user whose pending manager reference names this user (by id or externalId). Runs in the
  * same transaction as the create/update that made the reference resolvable, however many reports wait.
+ *
+ * `lockOrgFirst`: the caller will check the reporting line for a cycle if anyone is linked (a create with
+ * a manager), which takes the tenant's org lock. The lock order is org lock, then rows (updateUser), so the
+ * statement takes the org lock before it locks any report, and only if some report is pending: creates
+ * that link no one, the common case, do not queue on it. Taken after the reports' row locks, a manager
+ * change holding the org lock and waiting for one of those rows deadlocked with the create
+ * (races.int.test.ts). An uncorrelated sub-select is evaluated once, before the update locks its first row.
  */
-async function backfill(scope: TenantScope, user: User, refs: string[]): Promise<string[]> {
+async function backfill(scope: TenantScope, user: User, refs: string[], opts: { lockOrgFirst?: boolean } = {}): Promise<string[]> {
   const keys = refs.filter(Boolean);
   if (keys.length === 0) return [];
-  const rows = await prepared<{ id: string }>(
-    scope.em,
-    `update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = now()
-      where tenant_id = ? and manager_ref in ${TEXT_LIST} and deleted_at is null and id <> ?
-      returning id`,
-    [user.id, scope.tenantId, jsonList(keys), user.id],
-  );
+  const pending = `tenant_id = ? and manager_ref in ${TEXT_LIST} and deleted_at is null and id <> ?`;
+  const rows = opts.lockOrgFirst
+    ? await prepared<{ id: string }>(
+        scope.em,
+        `with org_lock as materialized (
+           select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?::text, 0))
+            where exists (select 1 from users where ${pending}))
+         update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = now()
+          where ${pending} and (select count(*) from org_lock) >= 0
+          returning id`,
+        [scope.tenantId, scope.tenantId, jsonList(keys), user.id, user.id, scope.tenantId, jsonList(keys), user.id],
+      )
+    : await prepared<{ id: string }>(
+        scope.em,
+        `update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = now()
+          where ${pending}
+          returning id`,
+        [user.id, scope.tenantId, jsonList(keys), user.id],
+      );
   for (const r of rows) {
     await recordAudit(scope, {
       action: 'user.manager_backfilled',
@@ -279,12 +298,10 @@ export async function createUserReadingNames(scope: TenantScope, input: CreateUs
   });
   const { managerSet, names } = await applyFields(scope, user, cmd, {});
   await translatingDbErrors(() => scope.em.flush());
-  const linked = await backfill(scope, user, [user.id, user.externalId ?? '']);
+  const linked = await backfill(scope, user, [user.id, user.externalId ?? ''], { lockOrgFirst: managerSet });
   // A brand-new user has no reports but the ones just backfilled; only then can its manager close a cycle.
-  if (managerSet && linked.length > 0) {
-    await lockOrg(scope);
-    await assertNoCycle(scope, user.id);
-  }
+  // The backfill took the org lock before linking them (lockOrgFirst).
+  if (managerSet && linked.length > 0) await assertNoCycle(scope, user.id);
   await recordAudit(scope, { action: 'user.created', targetType: 'user', targetId: user.id, changes: diff({}, snapshot(user), AUDITED) });
   return { user, names };
 }
@@ -293,8 +310,11 @@ export async function createUserReadingNames(scope: TenantScope, input: CreateUs
 const USER_COLUMNS = projectedColumns('u', Object.keys(UserSchema.meta.properties));
 
 /**
- * The user, locked until the transaction ends (SELECT … FOR UPDATE): concurrent changes to one user (an
- * IdP sending overlapping PATCHes) queue up instead of failing on a stale version. Read by a prepared
+ * The user, locked until the transaction ends (SELECT … FOR NO KEY UPDATE): concurrent changes to one user
+ * (an IdP sending overlapping PATCHes) queue up instead of failing on a stale version. Not FOR UPDATE: that
+ * would also wait for every transaction whose foreign key names the user (a create reporting to them holds
+ * a key-share lock on the row until it commits), and such a create may wait for the org lock this change
+ * holds: a deadlock (races.int.test.ts). The update itself never changes the key. Read by a prepared
  * statement and merged into the unit of work as the ORM's own locking load would (refreshed): the ORM
  * inlines its values, so PostgreSQL planned that load on every PATCH, 0.36 ms of its 0.46 (pg_stat_statements
  * under the bench's load, round 7).
@@ -303,7 +323,7 @@ async function requireUserForUpdate(scope: TenantScope, id: string): Promise<Use
   if (!isUuid(id)) throw notFound('user', 'id');
   const [row] = await prepared<Record<string, unknown>>(
     scope.em,
-    `select ${USER_COLUMNS} from users u where u.tenant_id = ? and u.id = ?::uuid and u.deleted_at is null for update`,
+    `select ${USER_COLUMNS} from users u where u.tenant_id = ? and u.id = ?::uuid and u.deleted_at is null for no key update`,
     [scope.tenantId, id],
   );
   if (!row) throw notFound('user', 'id');
@@ -358,6 +378,8 @@ export const reactivateUser = (scope: TenantScope, id: string) => updateUser(sco
  * so re-provisioning the same person links them again.
  */
 export async function deleteUser(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
+  // Lock order, as in updateUser: the org lock (the reports are unlinked below), then the user's row.
+  await lockOrg(scope);
   const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
     throw new DomainError(
@@ -366,7 +388,6 @@ export async function deleteUser(scope: TenantScope, id: string, opts: { expecte
       { reason: 'VERSION_MISMATCH' },
     );
   }
-  await lockOrg(scope);
   const reports = await scope.em.execute<Array<{ id: string }>>(
     `update users set manager_id = null, manager_ref = ?, version = version + 1, updated_at = now() where tenant_id = ? and manager_id = ? returning id`,
     [user.externalId, scope.tenantId, user.id],

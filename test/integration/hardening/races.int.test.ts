@@ -5,9 +5,24 @@
  * - Concurrent membership PATCHes to one group from two processes: no member lost.
  * - Concurrent manager changes (A→B with B→A, and longer cycles), through both doors and both
  *   processes: never a cycle (checked with a recursive query afterwards).
+ * - A create that links its pending reports (backfill), or a delete, while a manager change of one of the
+ *   reports, of the new user's manager or of the user deleted waits for the reporting-line lock: both
+ *   land, no deadlock.
  */
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
-import { bearer, expectScimError, patchOp, request, SCIM_JSON, tenantSql, usersInCycles, type HttpResponse } from './support.js';
+import pg from 'pg';
+import {
+  bearer,
+  expectScimError,
+  patchOp,
+  request,
+  SCIM_JSON,
+  tenantSql,
+  tenantUuid,
+  usersInCycles,
+  waitFor,
+  type HttpResponse,
+} from './support.js';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -217,5 +232,104 @@ describe('concurrent PATCHes of one user', () => {
     const read = await c2('GET', `/Users/${id}`);
     for (const path of attributes) expect(read.json[path]).toBe(path === 'profileUrl' ? 'https://x.test/p' : `v-${path}`);
     expect(read.json.meta.version).toBe(`W/"${1 + attributes.length}"`);
+  }, 60_000);
+});
+
+describe('a create or a delete, while a manager change waits for the reporting-line lock', () => {
+  /**
+   * The interleaving is made for real: the test holds the tenant's reporting-line lock, a manager change
+   * (PATCH) queues for it, then the create or delete queues behind it. Released, the PATCH goes first.
+   * Before the fix the create or delete had already locked a row the PATCH then needs (a pending report's
+   * row by the backfill, the new user's manager's row by the insert's foreign-key check, the deleted
+   * user's own row), and waited for the lock the PATCH held: a deadlock, answered 503.
+   */
+  async function setUp() {
+    const t = await app1.createTenant();
+    const c1 = scimClient(app1, `Bearer ${t.scimToken}`);
+    const c2 = scimClient(app2, `Bearer ${t.scimToken}`);
+    const create = async (body: Record<string, unknown>) => {
+      const res = await c1('POST', '/Users', { schemas: [CORE, ENTERPRISE], ...body });
+      expect(res.status).toBe(201);
+      return res.json.id as string;
+    };
+    const other = await create({ userName: 'other@org.test' });
+    const grand = await create({ userName: 'grand@org.test' });
+    const boss = await create({ userName: 'boss@org.test', [ENTERPRISE]: { manager: { value: grand } } });
+    // Reports to someone not provisioned yet (Okta sends users in any order): a pending reference.
+    const report = await create({ userName: 'report@org.test', [ENTERPRISE]: { manager: { value: 'ext-newcomer' } } });
+    const managerOf = async (id: string) => (await c1('GET', `/Users/${id}`)).json[ENTERPRISE]?.manager?.value ?? null;
+    const setManager = (id: string, manager: string) =>
+      c2('PATCH', `/Users/${id}`, patchOp({ op: 'Replace', path: `${ENTERPRISE}:manager`, value: manager }));
+    // The newcomer is the pending report's manager (by externalId) and reports to the boss.
+    const createNewcomer = () =>
+      c1('POST', '/Users', {
+        schemas: [CORE, ENTERPRISE],
+        userName: 'newcomer@org.test',
+        externalId: 'ext-newcomer',
+        [ENTERPRISE]: { manager: { value: boss } },
+      });
+    return { t, c1, other, boss, report, managerOf, setManager, createNewcomer };
+  }
+
+  /** Holds the tenant's reporting-line lock while `first`, then `second`, queue for it; releases it; both answers. */
+  async function queued(t: TestTenant, first: () => Promise<HttpResponse>, second: () => Promise<HttpResponse>) {
+    const lock = new pg.Client({ connectionString: url() });
+    await lock.connect();
+    const waiters = (n: number, what: string) =>
+      waitFor(
+        what,
+        async () =>
+          Number((await lock.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= n,
+        15_000,
+        20,
+      );
+    try {
+      await lock.query('begin');
+      await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(t.id)]);
+      const a = first();
+      await waiters(1, 'the first request to wait for the reporting-line lock');
+      const b = second();
+      await waiters(2, 'the second request to wait for the reporting-line lock');
+      await lock.query('commit');
+      return await Promise.all([a, b]);
+    } finally {
+      await lock.end();
+    }
+  }
+
+  const statuses = (...answers: HttpResponse[]) => [
+    ...answers.map((r) => r.status),
+    answers.map((r) => (r.status < 300 ? '' : r.text)).join(''),
+  ];
+
+  it('lands both when the change is of a pending report the create links', async () => {
+    const { t, other, report, managerOf, setManager, createNewcomer } = await setUp();
+    const [p, c] = await queued(t, () => setManager(report, other), createNewcomer);
+    expect(statuses(p, c)).toEqual([204, 201, '']);
+    // The change went first and named another manager: the backfill, after it, finds nothing pending.
+    expect(await managerOf(report)).toBe(other);
+    expect(await usersInCycles(url(), t.id)).toEqual([]);
+  }, 60_000);
+
+  it('lands both when the change is of the new user’s manager', async () => {
+    const { t, other, boss, report, managerOf, setManager, createNewcomer } = await setUp();
+    const [p, c] = await queued(t, () => setManager(boss, other), createNewcomer);
+    expect(statuses(p, c)).toEqual([204, 201, '']);
+    expect(await managerOf(boss)).toBe(other);
+    expect(await managerOf(c.json.id)).toBe(boss);
+    expect(await managerOf(report)).toBe(c.json.id);
+    expect(await usersInCycles(url(), t.id)).toEqual([]);
+  }, 60_000);
+
+  it('lands both when the change is of the user being deleted', async () => {
+    const { t, c1, other, boss, managerOf, setManager } = await setUp();
+    const [p, d] = await queued(
+      t,
+      () => setManager(boss, other),
+      () => c1('DELETE', `/Users/${boss}`),
+    );
+    expect(statuses(p, d)).toEqual([204, 204, '']);
+    expect((await c1('GET', `/Users/${boss}`)).status).toBe(404);
+    expect(await managerOf(other)).toBe(null);
   }, 60_000);
 });

@@ -102,10 +102,10 @@ describe('a SCIM lookup', () => {
       expect(res.status).toBe(204);
     });
     expect(patch.sql.filter((q) => /roster_door/.test(q))).toEqual([expect.stringMatching(/; execute roster_\d+\(/)]);
-    // the user with its relations is not read again (the lock is another statement: the row, for update)
+    // the user with its relations is not read again (the lock is another statement: the row, for no key update)
     expect(patch.sql.filter((q) => /_team_name[\s\S]*u\.id = \$2::uuid and u\.deleted_at is null/.test(q))).toEqual([]);
     // … as a prepared statement of the connection (planned once, not on every PATCH)
-    expect(patch.sql.filter((q) => /u\.id = \$2::uuid and u\.deleted_at is null for update$/.test(q))).toEqual([
+    expect(patch.sql.filter((q) => /u\.id = \$2::uuid and u\.deleted_at is null for no key update$/.test(q))).toEqual([
       expect.stringMatching(/^\/\* roster:prepared \*\/ select u\.id, u\.tenant_id, /),
     ]);
     expect((await scimA.get(`/Users/${u.body.id}`)).body.title).toBe('Lead');

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { prepared } from '../../infra/orm/sql.js';
-import { projectedJson, type Projection } from '../../infra/orm/views.js';
+import { joinedColumns, type Projection } from '../../infra/orm/views.js';
+import { UserSchema } from '../users/user.entity.js';
 
 /**
  * Reporting-line queries in SQL. Recursive CTEs are outside the reach of ORM filters, so every anchor
@@ -76,12 +77,13 @@ export async function subtreePage(
        select u.id, s.depth + 1 from users u join sub s on u.manager_id = s.id
         where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?)`;
   // The page size is in the text, not a parameter (see fetchListPage in scim/handlers/common.ts).
-  const rows = await prepared<{ id: string; depth: number; total: string; _user?: Record<string, unknown> | null }>(
+  const user = opts.users ? joinedColumns(UserSchema, 'u', opts.users, '_u_') : undefined;
+  const rows = await prepared<{ id: string; depth: number; total: string } & Record<string, unknown>>(
     em,
     `${sub},
      counted as (select id, depth, count(*) over () as total from sub),
      page as (select id, depth, total from counted ${afterSql} order by depth, id limit ${Math.trunc(opts.limit)})
-     select page.id, page.depth, page.total${opts.users ? `, ${projectedJson('u', opts.users)} as _user` : ''} from page
+     select page.id, page.depth, page.total${user ? `, ${user.select}` : ''} from page
        ${opts.users ? 'left join users u on u.tenant_id = ? and u.id = page.id' : ''}
       order by page.depth, page.id`,
     params,
@@ -97,7 +99,7 @@ export async function subtreePage(
     totalCount = Number(c[0].total);
   }
   return {
-    rows: rows.map((r) => ({ id: r.id, depth: Number(r.depth), ...(opts.users ? { user: r._user ?? null } : {}) })),
+    rows: rows.map((r) => ({ id: r.id, depth: Number(r.depth), ...(user ? { user: user.take(r) } : {}) })),
     totalCount,
   };
 }

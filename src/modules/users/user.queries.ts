@@ -3,7 +3,7 @@ import { UUID_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
 import { isUuid } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
-import { projectedColumns, projectedJson, type Projection } from '../../infra/orm/views.js';
+import { joinedColumns, projectedColumns, type Projection } from '../../infra/orm/views.js';
 import { User, UserSchema } from './user.entity.js';
 import { userView } from './user.view.js';
 import { TeamSchema, type Team } from '../teams/team.entity.js';
@@ -109,17 +109,16 @@ export async function searchUsers(
     opts.columns === undefined || opts.columns === 'all'
       ? 'all'
       : [...opts.columns, 'tenantId', ...(manager ? (['managerId'] as const) : []), ...(team ? (['teamId'] as const) : [])];
-  // Each row's manager and team as JSON (views are built from them), joined to the page's rows once it is cut.
+  // Each row's manager and team (views are built from them), joined to the page's rows once it is cut.
+  const m = manager ? joinedColumns(UserSchema, 'm', manager, '_m_') : undefined;
+  const t = team ? joinedColumns(TeamSchema, 't', team, '_t_') : undefined;
   const joined =
-    manager || team
+    m || t
       ? {
-          select: [
-            ...(manager ? [`${projectedJson('m', manager)} as _manager`] : []),
-            ...(team ? [`${projectedJson('t', team)} as _team`] : []),
-          ].join(', '),
+          select: [...(m ? [m.select] : []), ...(t ? [t.select] : [])].join(', '),
           from: [
-            ...(manager ? ['left join users m on m.tenant_id = page.tenant_id and m.id = page.manager_id and m.deleted_at is null'] : []),
-            ...(team ? ['left join teams t on t.tenant_id = page.tenant_id and t.id = page.team_id'] : []),
+            ...(m ? ['left join users m on m.tenant_id = page.tenant_id and m.id = page.manager_id and m.deleted_at is null'] : []),
+            ...(t ? ['left join teams t on t.tenant_id = page.tenant_id and t.id = page.team_id'] : []),
           ].join(' '),
         }
       : undefined;
@@ -144,11 +143,13 @@ export async function searchUsers(
   const related: UserPageRelated = { managers: new Map(), teams: new Map() };
   for (const row of page.nodes) {
     const managerId = row.manager_id as string | null;
-    if (manager && managerId && !related.managers.has(managerId))
-      related.managers.set(managerId, row._manager ? userView(row._manager as Record<string, unknown>) : null);
+    if (m && managerId && !related.managers.has(managerId)) {
+      const joinedManager = m.take(row);
+      related.managers.set(managerId, joinedManager ? userView(joinedManager) : null);
+    }
     const teamId = row.team_id as string | null;
-    if (team && teamId && row._team && !related.teams.has(teamId))
-      related.teams.set(teamId, teamView(row._team as Record<string, unknown>));
+    const joinedTeam = t && teamId && !related.teams.has(teamId) ? t.take(row) : null;
+    if (teamId && joinedTeam) related.teams.set(teamId, teamView(joinedTeam));
   }
   return { ...page, nodes: page.nodes.map(userView), related };
 }

@@ -7,5 +7,5 @@ import { UserSchema, type User } from './user.entity.js';
  */
 export class UserView {}
 
-/** A `users` row as the driver returned it (`select u.*` or `row_to_json(u)`) → a view. */
+/** A `users` row as the driver returned it (`select u.*`, or joined: `joinedColumns`) → a view. */
 export const userView = rowView<User>(UserSchema, UserView);

@@ -228,14 +228,21 @@ interface NormalizedSchema {
   attributes: Map<string, AttrMapping>;
 }
 
+const normalized = new WeakMap<FilterSchema, NormalizedSchema>();
+
+/** The schema with its names lowered, once per schema object (a tenant's is kept with its SCIM schemas). */
 function normalize(schema: FilterSchema): NormalizedSchema {
+  let n = normalized.get(schema);
+  if (n) return n;
   const attributes = new Map<string, AttrMapping>();
   for (const [k, v] of Object.entries(schema.attributes)) attributes.set(k.toLowerCase(), v);
-  return {
+  n = {
     coreUrn: schema.coreUrn.toLowerCase(),
     extensionUrns: schema.extensionUrns.map((u) => u.toLowerCase()),
     attributes,
   };
+  normalized.set(schema, n);
+  return n;
 }
 
 function displayPath(path: AttrPath): string {

@@ -277,7 +277,7 @@ export async function runSize(
         return { lat, rows, totalMs: performance.now() - start };
       };
       // B3 before and after the import, which is measured between them: their mean cancels the machine's speed
-      // drifting during the import (one B3 ranged 1.5–2.3 s at 100,000 users across runs; docs/performance.md).
+      // drifting while the import runs (at 100,000 users, round 9's run A: 1.38 s before, 2.01 s after).
       const b3before = await rawPages();
       const lat: number[] = [];
       let rows = 0;

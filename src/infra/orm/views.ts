@@ -17,10 +17,11 @@ const isDateTime = (type: unknown) => typeof type === 'function' && type.name ==
 const parseTimestamp = (t: unknown): Date | null => (t == null ? null : t instanceof Date ? t : new Date(String(t)));
 
 /**
- * The function that turns a row of the entity's table (`select x.*`, or a joined row taken out by `joinedColumns`: snake_case
- * columns, timestamps as text) into a view: every persisted property of the schema the row has a column
- * for, in its column's name (MikroORM's underscore naming), timestamps parsed. A row of some columns only
- * (a projection, see user.queries.ts) makes a view of those properties only: the others are absent, not null.
+ * The function that turns a row of the entity's table (`select x.*`, or a joined row taken out by
+ * `joinedColumns`: snake_case columns, timestamps as text) into a view: every persisted property of the
+ * schema the row has a column for, in its column's name (MikroORM's underscore naming), timestamps parsed.
+ * A row of some columns only (a projection, see user.queries.ts) makes a view of those properties only: the
+ * others are absent, not null.
  */
 export function rowView<T>(schema: SchemaMeta, View: new () => object): (row: Record<string, unknown>) => T {
   // By column: the property it fills, and whether it is a timestamp. A row is walked by its own columns (a

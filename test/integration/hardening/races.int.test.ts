@@ -10,17 +10,16 @@
  *   land, no deadlock.
  */
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
-import pg from 'pg';
 import {
+  advisoryLockWaiters,
   bearer,
   expectScimError,
+  holdOrgLock,
   patchOp,
   request,
   SCIM_JSON,
   tenantSql,
-  tenantUuid,
   usersInCycles,
-  waitFor,
   type HttpResponse,
 } from './support.js';
 
@@ -273,23 +272,12 @@ describe('a create or a delete, while a manager change waits for the reporting-l
 
   /** Holds the tenant's reporting-line lock while `first`, then `second`, queue for it; releases it; both answers. */
   async function queued(t: TestTenant, first: () => Promise<HttpResponse>, second: () => Promise<HttpResponse>) {
-    const lock = new pg.Client({ connectionString: url() });
-    await lock.connect();
-    const waiters = (n: number, what: string) =>
-      waitFor(
-        what,
-        async () =>
-          Number((await lock.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= n,
-        15_000,
-        20,
-      );
+    const lock = await holdOrgLock(url(), t.id);
     try {
-      await lock.query('begin');
-      await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(t.id)]);
       const a = first();
-      await waiters(1, 'the first request to wait for the reporting-line lock');
+      await advisoryLockWaiters(lock, 1, 'the first request to wait for the reporting-line lock');
       const b = second();
-      await waiters(2, 'the second request to wait for the reporting-line lock');
+      await advisoryLockWaiters(lock, 2, 'the second request to wait for the reporting-line lock');
       await lock.query('commit');
       return await Promise.all([a, b]);
     } finally {

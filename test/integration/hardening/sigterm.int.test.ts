@@ -11,9 +11,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
-import { bearer, patchOp, request, SCIM_JSON, tenantUuid, waitFor, type HttpResponse } from './support.js';
+import {
+  advisoryLockWaiters,
+  bearer,
+  holdOrgLock,
+  patchOp,
+  request,
+  SCIM_JSON,
+  tenantUuid,
+  waitFor,
+  type HttpResponse,
+} from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -70,24 +79,6 @@ function startServer(): { proc: ChildProcess; lines: Array<Record<string, any>>;
   return { proc, lines, raw: () => JSON.stringify(lines) + err, exited };
 }
 
-/** Holds the tenant's reporting-line lock in a transaction of its own: every manager change waits for it (a slow request, for real). */
-async function holdOrgLock(): Promise<pg.Client> {
-  const lock = new pg.Client({ connectionString: process.env.ROSTER_TEST_DATABASE_URL });
-  await lock.connect();
-  await lock.query('begin');
-  await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(t.id)]);
-  return lock;
-}
-
-/** Until `n` requests wait for the lock `lock` holds. */
-const lockWaiters = (lock: pg.Client, n: number, what: string) =>
-  waitFor(
-    what,
-    async () => Number((await lock.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= n,
-    15_000,
-    50,
-  );
-
 /** SIGTERM, and until the process says it drains. */
 async function terminate(s: ReturnType<typeof startServer>): Promise<void> {
   s.proc.kill('SIGTERM');
@@ -113,7 +104,7 @@ describe('SIGTERM', () => {
       ids[name] = res.json.id;
     }
 
-    const lock = await holdOrgLock();
+    const lock = await holdOrgLock(process.env.ROSTER_TEST_DATABASE_URL!, t.id);
     let inFlight: Array<Promise<HttpResponse>> = [];
     try {
       inFlight = [
@@ -132,7 +123,7 @@ describe('SIGTERM', () => {
           timeoutMs: 30_000,
         }),
       ];
-      await lockWaiters(lock, 3, 'three requests waiting for the lock');
+      await advisoryLockWaiters(lock, 3, 'three requests waiting for the lock');
       await terminate(s);
 
       // New connections are refused while the three requests are still being served.
@@ -226,11 +217,11 @@ describe('SIGTERM', () => {
     const icId = await created('kaic@sigterm.test');
 
     // The request is in flight when SIGTERM comes: it waits for the reporting-line lock the test holds.
-    const lock = await holdOrgLock();
+    const lock = await holdOrgLock(process.env.ROSTER_TEST_DATABASE_URL!, t.id);
     let inFlight: ReturnType<typeof send>;
     try {
       inFlight = send('PATCH', `/Users/${icId}`, patchOp({ op: 'replace', path: `${ENTERPRISE}:manager`, value: bossId }));
-      await lockWaiters(lock, 1, 'the request to wait for the lock');
+      await advisoryLockWaiters(lock, 1, 'the request to wait for the lock');
       await terminate(s);
     } finally {
       await lock.query('commit');

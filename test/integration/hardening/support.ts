@@ -144,6 +144,29 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/**
+ * Holds a tenant's reporting-line lock (the advisory lock every manager change takes) in a transaction of
+ * its own, on a connection of its own: the requests that need it wait, for real. Commit and end the client
+ * to release it.
+ */
+export async function holdOrgLock(url: string, tenantId: string): Promise<pg.Client> {
+  const lock = new pg.Client({ connectionString: url });
+  await lock.connect();
+  await lock.query('begin');
+  await lock.query(`select pg_advisory_xact_lock(hashtextextended('roster.org:' || $1, 0))`, [tenantUuid(tenantId)]);
+  return lock;
+}
+
+/** Until `n` sessions wait for an advisory lock, as seen from `client`. */
+export const advisoryLockWaiters = (client: pg.Client, n: number, what: string) =>
+  waitFor(
+    what,
+    async () =>
+      Number((await client.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= n,
+    15_000,
+    20,
+  );
+
 /** Checks the RFC 7644 error body of a SCIM failure. */
 export function expectScimError(res: HttpResponse, status: number) {
   const context = `${res.status} ${res.text.slice(0, 300)}`;

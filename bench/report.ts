@@ -111,8 +111,9 @@ const CHECKS: Check[] = [
 
 /**
  * Throughputs that must not fall by more than 20 % from the smallest N to the largest (nothing O(table) per
- * request). Where a baseline of the same kind ran in both halves of the run, each is also compared relative to it: (Roster / baseline at the large size) / (the same at the small size). That ratio cancels
- * the machine's speed moving between the two halves (round 7 saw the baselines themselves move by 30 %), and
+ * request). Where a baseline of the same kind ran in both halves of the run, each is also compared relative
+ * to it: (Roster / baseline at the large size) / (the same at the small size). That ratio cancels the
+ * machine's speed moving between the two halves (round 7 saw the baselines themselves move by 30 %), and
  * still falls if Roster's cost per request grows with N while an index probe's does not.
  */
 const SCALING: Array<{ key: string; label: string; base?: string }> = [

@@ -77,7 +77,8 @@ if (sizes.length >= 2) {
     const vals = rows.map((r) => r?.ratio).filter((v): v is number => v !== undefined);
     const free = rows.map((r) => r?.driftFree).filter((v): v is number => v !== undefined && v !== null);
     const m = med(vals);
-    const f = free.length ? `${med(free)} ${med(free) >= 0.8 ? 'PASS' : 'MISS'} (${free.join(', ')})` : '—';
+    const fm = free.length ? med(free) : null;
+    const f = fm === null ? '—' : `${fm} ${fm >= 0.8 ? 'PASS' : 'MISS'} (${free.join(', ')})`;
     out.push(`| ${s.label} | ${m} | ${vals.join(', ')} | ${m >= 0.8 ? 'PASS' : 'MISS'} | ${f} |`);
   }
 }

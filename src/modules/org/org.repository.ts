@@ -68,7 +68,8 @@ export async function subtreePage(
     afterSql = 'where (depth, id) > (?, ?::uuid)';
     params.push(opts.after.depth, opts.after.id);
   }
-  if (opts.users) params.push(tenantId);
+  const user = opts.users ? joinedColumns(UserSchema, 'u', opts.users, '_u_') : undefined;
+  if (user) params.push(tenantId);
   const activeSql = opts.includeInactive ? '' : 'and u.active';
   // Everyone below the manager (params: tenant, manager, tenant, max depth), for the page and for a lone count.
   const sub = `with recursive sub(id, depth) as (
@@ -77,14 +78,13 @@ export async function subtreePage(
        select u.id, s.depth + 1 from users u join sub s on u.manager_id = s.id
         where u.tenant_id = ? and u.deleted_at is null ${activeSql} and s.depth < ?)`;
   // The page size is in the text, not a parameter (see fetchListPage in scim/handlers/common.ts).
-  const user = opts.users ? joinedColumns(UserSchema, 'u', opts.users, '_u_') : undefined;
   const rows = await prepared<{ id: string; depth: number; total: string } & Record<string, unknown>>(
     em,
     `${sub},
      counted as (select id, depth, count(*) over () as total from sub),
      page as (select id, depth, total from counted ${afterSql} order by depth, id limit ${Math.trunc(opts.limit)})
      select page.id, page.depth, page.total${user ? `, ${user.select}` : ''} from page
-       ${opts.users ? 'left join users u on u.tenant_id = ? and u.id = page.id' : ''}
+       ${user ? 'left join users u on u.tenant_id = ? and u.id = page.id' : ''}
       order by page.depth, page.id`,
     params,
   );

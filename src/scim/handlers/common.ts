@@ -257,7 +257,7 @@ export function indexPageStatement(
   params: ListParams,
   tenantId: string,
   f = filtered(source, params, tenantId),
-  from?: { id: string; version: string },
+  from?: PagePosition,
 ): SqlStatement {
   const { table, alias: a, joined } = source;
   const { where, args, kept, versioned } = f;
@@ -338,7 +338,7 @@ export async function fetchListPage(scope: TenantScope, source: ListSource, para
   const positionKey = positionKeyOf(table, scope.tenantId);
   const after = versioned && params.startIndex > 1 ? positions.take(positionKey, params.startIndex) : undefined;
   type Row = Record<string, unknown> & { _total: string; _version?: string };
-  const page = (from?: { id: string; version: string }) => {
+  const page = (from?: PagePosition) => {
     const statement = indexPageStatement(source, params, scope.tenantId, f, from);
     return prepared<Row>(scope.em, statement.sql, statement.params);
   };
@@ -369,27 +369,36 @@ export function planListPage(source: ListSource, params: ListParams, tenantId: s
 
 const positionKeyOf = (table: string, tenantId: string) => `${table}:${tenantId}`;
 
+/** Where an index page ended: the id of its last resource, and the collection's version then. */
+interface PagePosition {
+  id: string;
+  version: string;
+}
+
 /**
  * Where recent index pages ended, per collection and tenant: the id of the resource at position
  * `startIndex - 1` and the collection's version then. In the process, bounded (oldest first out): a miss
  * only means an `offset`. An entry is taken once; the page that uses it leaves the next one.
  */
 class PagePositions {
-  private readonly entries = new Map<string, { id: string; version: string }>();
+  private readonly entries = new Map<string, PagePosition>();
   constructor(private readonly max: number) {}
 
-  peek(collection: string, startIndex: number): { id: string; version: string } | undefined {
-    return this.entries.get(`${collection}:${startIndex}`);
+  private static keyOf = (collection: string, startIndex: number) => `${collection}:${startIndex}`;
+
+  peek(collection: string, startIndex: number): PagePosition | undefined {
+    return this.entries.get(PagePositions.keyOf(collection, startIndex));
   }
 
-  take(collection: string, startIndex: number): { id: string; version: string } | undefined {
-    const hit = this.peek(collection, startIndex);
-    if (hit) this.entries.delete(`${collection}:${startIndex}`);
+  take(collection: string, startIndex: number): PagePosition | undefined {
+    const key = PagePositions.keyOf(collection, startIndex);
+    const hit = this.entries.get(key);
+    if (hit) this.entries.delete(key);
     return hit;
   }
 
-  remember(collection: string, startIndex: number, at: { id: string; version: string }): void {
-    const key = `${collection}:${startIndex}`;
+  remember(collection: string, startIndex: number, at: PagePosition): void {
+    const key = PagePositions.keyOf(collection, startIndex);
     this.entries.delete(key);
     this.entries.set(key, at);
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);

@@ -74,7 +74,11 @@ export class User extends Node {
   @Field(() => String, { nullable: true, description: 'The manager reference (id or externalId) waiting for that user to be provisioned.' })
   pendingManagerRef!: string | null;
   @Field(() => GraphQLJSONObject, { description: "Values of the tenant's custom attributes." }) customAttributes!: Record<string, unknown>;
-  @Field(() => Int, { description: 'Increases with every change; the SCIM ETag.' }) version!: number;
+  @Field(() => Int, {
+    description:
+      "Increases with every change of the user's own attributes (the expectedVersion of updates). The SCIM ETag starts with it and also moves with the user's groups and the names of its team, manager and groups.",
+  })
+  version!: number;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
   @Field(() => Date, { nullable: true }) deactivatedAt!: Date | null;

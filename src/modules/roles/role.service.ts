@@ -235,13 +235,38 @@ export async function ensureRoleByName(scope: TenantScope, rawName: string): Pro
 }
 
 /**
+ * Moves the version (the SCIM ETag) and lastModified of roles whose members changed from the user's side, or
+ * whose members' names did: a group's representation lists its members by name. The rows are locked in id
+ * order (two writes touching the same roles cannot deadlock), and roles already loaded in the unit of work are
+ * refreshed, as changeMembers refreshes its own.
+ */
+export async function touchRoles(scope: TenantScope, roleIds: Iterable<string>): Promise<void> {
+  const ids = [...new Set(roleIds)];
+  if (ids.length > 0) await touch(scope, `id in ${UUID_LIST}`, [jsonList(ids)]);
+}
+
+/** The same for every role the user is a member of (its name, which they show, changed). */
+export const touchRolesOfMember = (scope: TenantScope, userId: string): Promise<void> =>
+  touch(scope, 'id in (select m.role_id from role_members m where m.tenant_id = roles.tenant_id and m.user_id = ?)', [userId]);
+
+async function touch(scope: TenantScope, which: string, params: unknown[]): Promise<void> {
+  const rows = await scope.em.execute<Record<string, unknown>[]>(
+    `with locked as (select id from roles where tenant_id = ? and ${which} order by id for no key update)
+     update roles r set version = r.version + 1, updated_at = now() from locked
+      where r.tenant_id = ? and r.id = locked.id returning r.*`,
+    [scope.tenantId, ...params, scope.tenantId],
+  );
+  for (const row of rows) scope.em.map(Role, row);
+}
+
+/**
  * Gives a user the named roles (creating unknown ones); with `replace`, also takes away every role not
  * named (Entra's AssertiveAppRoleAssignmentsComplex). Returns the number of assignments changed.
  */
 export async function setRolesOfUser(scope: TenantScope, userId: string, names: string[], opts: { replace: boolean }): Promise<number> {
   const ids = [];
   for (const name of [...new Set(names.map((n) => n.trim()).filter(Boolean))]) ids.push(await ensureRoleByName(scope, name));
-  let changed = 0;
+  const touched: string[] = [];
   if (opts.replace) {
     const removed = await scope.em.execute<Array<{ role_id: string }>>(
       `delete from role_members where tenant_id = ? and user_id = ? and role_id not in ${UUID_LIST} returning role_id`,
@@ -254,7 +279,7 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
         targetId: r.role_id,
         changes: { members: { before: { removed: 1 }, after: { added: 0 } } },
       });
-    changed += removed.length;
+    touched.push(...removed.map((r) => r.role_id));
   }
   if (ids.length > 0) {
     const added = await scope.em.execute<Array<{ role_id: string }>>(
@@ -269,7 +294,8 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
         targetId: r.role_id,
         changes: { members: { before: { removed: 0 }, after: { added: 1 } } },
       });
-    changed += added.length;
+    touched.push(...added.map((r) => r.role_id));
   }
-  return changed;
+  await touchRoles(scope, touched);
+  return touched.length;
 }

@@ -9,6 +9,7 @@ import { projectedColumns } from '../../infra/orm/views.js';
 import { diff, recordAudit } from '../audit/audit.service.js';
 import { listCustomAttributes, normaliseCustomValues } from '../custom-attributes/custom-attribute.service.js';
 import { hasManagerCycle } from '../org/org.repository.js';
+import { touchRoles, touchRolesOfMember } from '../roles/role.service.js';
 import { ensureTeamByName, requireTeam } from '../teams/team.service.js';
 import { CreateUserCommand, UpdateUserCommand, type UpdateOptions } from './user.commands.js';
 import { User, UserSchema, type EmailValue } from './user.entity.js';
@@ -331,6 +332,19 @@ async function requireUserForUpdate(scope: TenantScope, id: string): Promise<Use
 }
 
 export async function updateUser(scope: TenantScope, id: string, input: UpdateUserCommand, opts: UpdateOptions = {}): Promise<User> {
+  return (await updateUserReadingNames(scope, id, input, opts)).user;
+}
+
+/**
+ * updateUser, with the names it read on the way (a new team's, a new manager's), as a create gives them: what
+ * a PATCH answering 204 needs for its ETag, with no read of the user's relations.
+ */
+export async function updateUserReadingNames(
+  scope: TenantScope,
+  id: string,
+  input: UpdateUserCommand,
+  opts: UpdateOptions = {},
+): Promise<{ user: User; names: NamesRead }> {
   const cmd = parseInput(UpdateUserCommand, input);
   // Lock order: the tenant's org lock before the user's row lock. Taking them the other way round
   // deadlocks concurrent manager changes (A→B locks A then waits for the org lock, while B→A holds the
@@ -349,13 +363,13 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
     );
   }
   const before = snapshot(user);
-  const { managerSet } = await applyFields(scope, user, cmd, opts);
+  const { managerSet, names } = await applyFields(scope, user, cmd, opts);
   const changes = diff(before, snapshot(user), AUDITED);
   // A field given again with equal content keeps its loaded value: JSON read back from jsonb has another
   // key order than JSON just built, which the ORM would otherwise write (a version bump with no audit entry).
   for (const k of AUDITED as string[])
     if (!(k in changes)) (user as unknown as Record<string, unknown>)[k] = (before as Record<string, unknown>)[k];
-  if (Object.keys(changes).length === 0) return user;
+  if (Object.keys(changes).length === 0) return { user, names };
   await translatingDbErrors(() => scope.em.flush());
   let linked: string[] = [];
   // A changed externalId took the org lock above (orgLocked): its backfill links reports under it.
@@ -363,10 +377,12 @@ export async function updateUser(scope: TenantScope, id: string, input: UpdateUs
     linked = await backfill(scope, user, [user.externalId]);
   }
   if (managerSet || (linked.length > 0 && user.managerId)) await assertNoCycle(scope, user.id);
+  // Its groups list it by name (coalesce(displayName, userName)): their ETags move with it.
+  if (changes.displayName || changes.userName) await touchRolesOfMember(scope, user.id);
   const action =
     changes.active && Object.keys(changes).length === 1 ? (user.active ? 'user.reactivated' : 'user.deactivated') : 'user.updated';
   await recordAudit(scope, { action, targetType: 'user', targetId: user.id, changes });
-  return user;
+  return { user, names };
 }
 
 export const deactivateUser = (scope: TenantScope, id: string) => updateUser(scope, id, { active: false });
@@ -400,7 +416,14 @@ export async function deleteUser(scope: TenantScope, id: string, opts: { expecte
       changes: { managerId: { before: user.id, after: null }, managerRef: { before: null, after: user.externalId ?? null } },
     });
   }
-  await scope.em.execute(`delete from role_members where tenant_id = ? and user_id = ?`, [scope.tenantId, user.id]);
+  const left = await scope.em.execute<Array<{ role_id: string }>>(
+    `delete from role_members where tenant_id = ? and user_id = ? returning role_id`,
+    [scope.tenantId, user.id],
+  );
+  await touchRoles(
+    scope,
+    left.map((r) => r.role_id),
+  );
   user.deletedAt = new Date();
   if (user.active) {
     user.active = false;

@@ -5,21 +5,22 @@ import { setRolesOfUser } from '../../modules/roles/role.service.js';
 import type { User } from '../../modules/users/user.entity.js';
 import { LIVE_USERS } from '../../modules/users/user.queries.js';
 import { userView } from '../../modules/users/user.view.js';
-import { createUserReadingNames, deleteUser, requireUser, updateUser } from '../../modules/users/user.service.js';
+import { createUserReadingNames, deleteUser, requireUser, updateUser, updateUserReadingNames } from '../../modules/users/user.service.js';
 import { ScimError } from '../errors.js';
 import { userFilterSchema } from '../filter-schemas.js';
 import type { ScimState } from '../middleware/scim-auth.js';
 import {
   USER_RELATION_JOINS,
-  etag,
   findUserWithRelations,
   loadUserRelations,
   normaliseUserBody,
+  relationsAfterUpdate,
   relationsOfNewUser,
   relationsOfRows,
   toScimUser,
   type UserRelations,
   toUserCommand,
+  userEtag,
   userWithRelationsStatement,
 } from '../mappers/user.mapper.js';
 import { applyPatch } from '../patch/apply-patch.js';
@@ -76,6 +77,9 @@ function userProjector(
 }
 const asWritten = (rep: Record<string, unknown>) => rep;
 
+/** A rendered resource's meta (its ETag is meta.version, whatever the projection then keeps). */
+const metaOf = (rep: Record<string, unknown>) => rep.meta as { location: string; version: string };
+
 const roleNames = (rep: Record<string, unknown>) =>
   Array.isArray(rep.roles) ? rep.roles.map((r) => String((r as { value?: unknown }).value ?? '').toLowerCase()).sort() : [];
 
@@ -85,7 +89,7 @@ const roleNames = (rep: Record<string, unknown>) =>
 export async function getUserCore(call: ScimCall): Promise<ScimReply> {
   const { scope, tenantSlug } = call.scim;
   const { user, rel } = await load(call.scim, call.id);
-  const tag = etag(user.version);
+  const tag = userEtag(user, rel);
   if (notModifiedHeader(call.ifNoneMatch, tag)) return reply(304, undefined, { ETag: tag });
   const us = await userSchemas(scope, tenantSlug);
   const project = userProjector(call.query, us);
@@ -103,16 +107,13 @@ export async function createUserCore(call: ScimCall): Promise<ScimReply> {
   if (roles?.length) await setRolesOfUser(scope, user.id, roles, { replace: false });
   // its team's and manager's names were read by the create; only groups given with it need a read
   const [out] = await render(call.scim, [user], us, roles?.length ? undefined : relationsOfNewUser(user, names));
-  return reply(201, userProjector(call.query, us)(out), {
-    Location: (out.meta as { location: string }).location,
-    ETag: etag(user.version),
-  });
+  return reply(201, userProjector(call.query, us)(out), { Location: metaOf(out).location, ETag: metaOf(out).version });
 }
 
 export async function replaceUserCore(call: ScimCall): Promise<ScimReply> {
   const { scope, tenantSlug } = call.scim;
-  const { user: current } = await load(call.scim, call.id);
-  checkIfMatchHeader(call.ifMatch, etag(current.version));
+  const { user: current, rel } = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, userEtag(current, rel));
   const us = await userSchemas(scope, tenantSlug);
   const rep = normaliseUserBody(requireJsonObject(call.body), us.schemas);
   const { command, roles } = toUserCommand(rep, us.customUrn);
@@ -120,7 +121,7 @@ export async function replaceUserCore(call: ScimCall): Promise<ScimReply> {
   const user = await updateUser(scope, current.id, command, { replaceCustom: true });
   if (roles !== undefined) await setRolesOfUser(scope, user.id, roles, { replace: true });
   const [out] = await render(call.scim, [user], us);
-  return reply(200, userProjector(call.query, us)(out), { ETag: etag(user.version) });
+  return reply(200, userProjector(call.query, us)(out), { ETag: metaOf(out).version });
 }
 
 /**
@@ -131,7 +132,7 @@ export async function patchUserCore(call: ScimCall): Promise<ScimReply> {
   const { scope, tenantSlug } = call.scim;
   const ops = parsePatchRequest(call.body);
   const { user: current, rel } = await load(call.scim, call.id);
-  checkIfMatchHeader(call.ifMatch, etag(current.version));
+  checkIfMatchHeader(call.ifMatch, userEtag(current, rel));
   const us = await userSchemas(scope, tenantSlug);
   const [before] = await render(call.scim, [current], us, rel);
   const after = applyPatch(before, ops, { schemas: us.schemas });
@@ -141,19 +142,25 @@ export async function patchUserCore(call: ScimCall): Promise<ScimReply> {
   const unchanged = toUserCommand(before, us.customUrn).command;
   for (const k of Object.keys(command) as Array<keyof typeof command>)
     if (JSON.stringify(command[k]) === JSON.stringify(unchanged[k])) delete command[k];
-  const user = await updateUser(scope, current.id, command, { replaceCustom: true });
-  if (roles !== undefined && JSON.stringify(roleNames(before)) !== JSON.stringify(roleNames(after))) {
-    await setRolesOfUser(scope, user.id, roles, { replace: true });
+  const { user, names } = await updateUserReadingNames(scope, current.id, command, { replaceCustom: true });
+  // Roles the operations removed as a whole attribute are none, not "not given" (a PUT without roles keeps them).
+  const wanted = roles ?? (Array.isArray(before.roles) ? [] : undefined);
+  const newRoles = wanted !== undefined && JSON.stringify(roleNames(before)) !== JSON.stringify(roleNames(after)) ? wanted : undefined;
+  if (newRoles) await setRolesOfUser(scope, user.id, newRoles, { replace: true });
+  if (!wantsResourceIn(call.query)) {
+    // The ETag a GET would now give: the relations read before, with the names the update read for a new team
+    // or manager; read again only where neither knows them (its roles changed, or a name was not read).
+    const known = newRoles ? undefined : relationsAfterUpdate(user, rel, names);
+    return reply(204, undefined, { ETag: userEtag(user, known ?? (await loadUserRelations(scope, [user]))) });
   }
-  if (!wantsResourceIn(call.query)) return reply(204, undefined, { ETag: etag(user.version) });
   const fresh = await requireUser(scope, user.id);
   const [out] = await render(call.scim, [fresh], us);
-  return reply(200, userProjector(call.query, us)(out), { ETag: etag(fresh.version) });
+  return reply(200, userProjector(call.query, us)(out), { ETag: metaOf(out).version });
 }
 
 export async function deleteUserCore(call: ScimCall): Promise<ScimReply> {
-  const { user: current } = await load(call.scim, call.id);
-  checkIfMatchHeader(call.ifMatch, etag(current.version));
+  const { user: current, rel } = await load(call.scim, call.id);
+  checkIfMatchHeader(call.ifMatch, userEtag(current, rel));
   await deleteUser(call.scim.scope, current.id);
   return reply(204);
 }

@@ -86,6 +86,18 @@ export function relationsOfNewUser(user: User, names: NamesRead): UserRelations 
 }
 
 /**
+ * A user just updated (by this request) and its relations: those it had before, with the names the update
+ * read for a new team or manager (updateUserReadingNames); no statement. Undefined when a name was not read.
+ */
+export function relationsAfterUpdate(user: User, before: UserRelations, names: NamesRead): UserRelations | undefined {
+  const rel: UserRelations = { teamName: new Map(before.teamName), roles: before.roles, managerName: new Map(before.managerName) };
+  if (user.teamId && names.teamName !== undefined) rel.teamName.set(user.teamId, names.teamName);
+  if (user.managerId && names.managerName !== undefined) rel.managerName.set(user.managerId, names.managerName);
+  if ((user.teamId && !rel.teamName.has(user.teamId)) || (user.managerId && !rel.managerName.has(user.managerId))) return undefined;
+  return rel;
+}
+
+/**
  * A live user of the tenant and its relations, in one statement (a single resource's GET, PATCH, PUT,
  * DELETE): a view (modules/users/user.view.ts), never persisted; a write loads the entity itself. Null when
  * there is no such user (a malformed id included).
@@ -177,12 +189,32 @@ export function toScimUser(u: User, rel: UserRelations, ctx: { baseUrl: string; 
     created: u.createdAt.toISOString(),
     lastModified: u.updatedAt.toISOString(),
     location: `${ctx.baseUrl}/Users/${u.id}`,
-    version: etag(u.version),
+    version: userEtag(u, rel),
   };
   return out;
 }
 
+/** A resource's ETag from its row's version (a group's; a user's adds userEtag's digest). */
 export const etag = (version: number) => `W/"${version}"`;
+
+/**
+ * A user's ETag: its row's version, and a digest of what its representation shows from other rows (its
+ * team's and manager's names, its groups and their names). Those change without the user's row: a weak
+ * ETag must still move with them (RFC 7232 §2.3), or a client's If-None-Match would keep a stale copy and
+ * its If-Match would overwrite a user whose groups it has not seen.
+ */
+export function userEtag(u: Pick<User, 'id' | 'version' | 'teamId' | 'managerId'>, rel: UserRelations): string {
+  let shown = `${u.teamId ? (rel.teamName.get(u.teamId) ?? '') : ''}\u0000${u.managerId ? (rel.managerName.get(u.managerId) ?? '') : ''}`;
+  for (const r of rel.roles.get(u.id) ?? []) shown += `\u0000${r.id}\u0001${r.displayName}`;
+  return `W/"${u.version}-${fnv1a(shown)}"`;
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units, in base 36: a digest for a weak ETag, not a secret. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
 
 /** Keys a client may send back that are not its to write: ignored on POST and PUT (idp-behaviour.md). */
 const CLIENT_SIDE = new Set(['schemas', 'meta', 'id', 'groups', 'password']);

@@ -230,7 +230,7 @@ describe('concurrent PATCHes of one user', () => {
     expect(answers.map((r) => r.status)).toEqual(attributes.map(() => 204));
     const read = await c2('GET', `/Users/${id}`);
     for (const path of attributes) expect(read.json[path]).toBe(path === 'profileUrl' ? 'https://x.test/p' : `v-${path}`);
-    expect(read.json.meta.version).toBe(`W/"${1 + attributes.length}"`);
+    expect(read.json.meta.version).toMatch(new RegExp(`^W/"${1 + attributes.length}-`));
   }, 60_000);
 });
 

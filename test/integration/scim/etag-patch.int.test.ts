@@ -2,7 +2,7 @@
  * Versions (RFC 7644 §3.14: ETag, If-Match → 412, If-None-Match → 304), the PATCH forms of the issue as a
  * table, and PATCH atomicity: a request whose later operation fails leaves the earlier ones unapplied.
  */
-import { ScimRoleListDocument, ScimTeamListDocument } from '../../__generated__/graphql.js';
+import { ScimRoleListDocument, ScimTeamListDocument, UpdateTeamDocument } from '../../__generated__/graphql.js';
 import { ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, patchOp, qs, scimClient, type ScimClient } from '../../setup/scim-client.js';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import { expectListResponse, expectScimError, expectStatus, expectVersioned, memberNames, roleState, userState } from './helpers.js';
@@ -39,7 +39,7 @@ describe('ETags', () => {
     const get = await scim.get(`/Users/${id}`);
     expectVersioned(get);
     expect(get.headers.etag).toBe(post.headers.etag);
-    expect(get.headers.etag).toMatch(/^W\/"\d+"$/);
+    expect(get.headers.etag).toMatch(/^W\/"\d+-[0-9a-z]+"$/);
 
     const put = await scim.put(`/Users/${id}`, { ...get.body, title: 'Versioned' });
     expectStatus(put, 200);
@@ -183,6 +183,120 @@ describe('ETags', () => {
     expectStatus(gfresh, 200);
     expect(gfresh.body.members.map((m: any) => m.value)).toEqual([u.id]);
   });
+});
+
+/**
+ * A weak ETag says two representations are the same (RFC 7232 §2.3): so a user's moves with everything its
+ * representation shows, its groups and the names of its team, manager and groups included, though those are
+ * written through other resources; and a group's with its members, however they joined or left.
+ */
+describe('ETags follow what the representation shows', () => {
+  const get = (path: string) => scim.get(path);
+  /** The user's ETag has moved since `old`: a conditional GET answers 200, and a write with `old` is refused. */
+  async function expectMoved(path: string, old: string) {
+    const res = await scim.get(path, { 'if-none-match': old });
+    expectStatus(res, 200);
+    expectVersioned(res);
+    expect(res.headers.etag).not.toBe(old);
+    expectScimError(await scim.patch(path, patchOp({ op: 'replace', path: 'externalId', value: 'refused' }), { 'if-match': old }), 412);
+    return res;
+  }
+
+  it("a user's ETag moves when it joins or leaves a group, and when the group is renamed", async () => {
+    const u = await newUser('groups.etag@x.test');
+    const g = await newGroup('ETag Members');
+    const joined = await scim.patch(`/Groups/${g.id}`, patchOp({ op: 'add', path: 'members', value: [{ value: u.id }] }));
+    expectStatus(joined, 204);
+    const inGroup = await expectMoved(`/Users/${u.id}`, u.meta.version);
+    expect(inGroup.body.groups.map((x: any) => x.display)).toEqual(['ETag Members']);
+
+    const renamed = await scim.patch(`/Groups/${g.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'ETag Members 2' }));
+    expectStatus(renamed, 204);
+    const afterRename = await expectMoved(`/Users/${u.id}`, inGroup.headers.etag);
+    expect(afterRename.body.groups.map((x: any) => x.display)).toEqual(['ETag Members 2']);
+
+    expectStatus(await scim.patch(`/Groups/${g.id}`, patchOp({ op: 'remove', path: `members[value eq "${u.id}"]` })), 204);
+    const left = await expectMoved(`/Users/${u.id}`, afterRename.headers.etag);
+    expect(left.body.groups).toBeUndefined();
+    // and every door shows the same version
+    const listed = expectListResponse(await get(`/Users${qs({ filter: `id eq "${u.id}"` })}`));
+    expect(listed.Resources[0].meta.version).toBe(left.headers.etag);
+  });
+
+  it("a user's ETag moves when its team or its manager is renamed", async () => {
+    const boss = await newUser('boss.etag@x.test', { displayName: 'Boss One' });
+    const u = await newUser('report.etag@x.test', { [ENTERPRISE]: { department: 'ETag Dept', manager: { value: boss.id } } });
+    const team = (await t.gql(ScimTeamListDocument, {})).data!.teams.nodes.find((n) => n.name === 'ETag Dept')!;
+    const rename = await t.gql(UpdateTeamDocument, { id: team.id, input: { name: 'ETag Dept Renamed' } });
+    expect(rename.data!.updateTeam.userErrors).toEqual([]);
+    const teamRenamed = await expectMoved(`/Users/${u.id}`, u.meta.version);
+    expect(teamRenamed.body[ENTERPRISE].department).toBe('ETag Dept Renamed');
+
+    expectStatus(await scim.patch(`/Users/${boss.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Boss Two' })), 204);
+    const bossRenamed = await expectMoved(`/Users/${u.id}`, teamRenamed.headers.etag);
+    expect(bossRenamed.body[ENTERPRISE].manager.displayName).toBe('Boss Two');
+  });
+
+  it('a PATCH answering 204 gives the ETag a GET then shows, whatever relation it changed', async () => {
+    const boss = await newUser('boss204.etag@x.test', { displayName: 'Boss 204' });
+    const u = await newUser('patch204.etag@x.test');
+    const patches = [
+      // Entra's: department and manager (a new team, a manager by id)
+      patchOp(
+        { op: 'replace', path: `${ENTERPRISE}:department`, value: 'Dept 204' },
+        { op: 'replace', path: `${ENTERPRISE}:manager`, value: boss.id },
+      ),
+      // roles (groups as roles), then none
+      patchOp({ op: 'add', path: 'roles', value: [{ value: 'Role 204' }] }),
+      patchOp({ op: 'remove', path: 'roles' }),
+      // a manager not provisioned yet, and no department
+      patchOp({ op: 'replace', path: `${ENTERPRISE}:manager`, value: 'ext-not-yet' }, { op: 'remove', path: `${ENTERPRISE}:department` }),
+    ];
+    for (const body of patches) {
+      const res = await scim.patch(`/Users/${u.id}`, body);
+      expectStatus(res, 204);
+      const after = await scim.get(`/Users/${u.id}`);
+      expect(after.headers.etag).toBe(res.headers.etag);
+      expect((await scim.get(`/Users/${u.id}`, { 'if-none-match': res.headers.etag })).status).toBe(304);
+    }
+  });
+
+  it("a group's ETag moves when a member joins by its roles, leaves by them, is renamed or is deleted", async () => {
+    const u = await newUser('member.etag@x.test');
+    const v = await newUser('member2.etag@x.test');
+    const g = await newGroup('ETag Role', [v.id]);
+    expectStatus(await scim.patch(`/Users/${u.id}`, patchOp({ op: 'add', path: 'roles', value: [{ value: 'ETag Role' }] })), 204);
+    const joined = await expectGroupMoved(g.id, g.meta.version);
+    expect(joined.body.members.map((m: any) => m.value).sort()).toEqual([u.id, v.id].sort());
+
+    expectStatus(await scim.patch(`/Users/${u.id}`, patchOp({ op: 'remove', path: 'roles' })), 204);
+    const left = await expectGroupMoved(g.id, joined.headers.etag);
+    expect(left.body.members.map((m: any) => m.value)).toEqual([v.id]);
+    // removing the whole attribute removed every role (it was ignored before)
+    const roleless = await scim.get(`/Users/${u.id}`);
+    expect(roleless.body.roles).toBeUndefined();
+    expect(roleless.body.groups).toBeUndefined();
+
+    expectStatus(await scim.patch(`/Users/${v.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Member Two' })), 204);
+    const renamed = await expectGroupMoved(g.id, left.headers.etag);
+    expect(renamed.body.members.map((m: any) => m.display)).toEqual(['Member Two']);
+
+    expectStatus(await scim.delete(`/Users/${v.id}`), 204);
+    const gone = await expectGroupMoved(g.id, renamed.headers.etag);
+    expect(gone.body.members ?? []).toEqual([]);
+  });
+
+  async function expectGroupMoved(id: string, old: string) {
+    const res = await scim.get(`/Groups/${id}`, { 'if-none-match': old });
+    expectStatus(res, 200);
+    expectVersioned(res);
+    expect(res.headers.etag).not.toBe(old);
+    expectScimError(
+      await scim.patch(`/Groups/${id}`, patchOp({ op: 'replace', path: 'externalId', value: 'refused' }), { 'if-match': old }),
+      412,
+    );
+    return res;
+  }
 });
 
 describe('PATCH forms (table)', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UUID_ARRAY, UUID_LIST, jsonList } from '../../infra/orm/sql.js';
+import { UUID_ARRAY, UUID_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
@@ -36,6 +36,23 @@ export async function requireRole(scope: TenantScope, id: string, field = 'id'):
   return role;
 }
 
+/**
+ * The role, locked until the transaction ends (FOR NO KEY UPDATE) and merged into the unit of work fresh: a
+ * write of its own fields checks the version it read, and member changes from either side move that version
+ * (changeMembers, touchRoles). Read unlocked, a change committed in between failed the write
+ * (races.int.test.ts); locked, the write waits for it and lands.
+ */
+async function requireRoleForUpdate(scope: TenantScope, id: string): Promise<Role> {
+  if (!isUuid(id)) throw notFound('role', 'id');
+  const [row] = await prepared<Record<string, unknown>>(
+    scope.em,
+    `select * from roles where tenant_id = ? and id = ?::uuid for no key update`,
+    [scope.tenantId, id],
+  );
+  if (!row) throw notFound('role', 'id');
+  return scope.em.map(Role, row);
+}
+
 export async function createRole(scope: TenantScope, input: z.input<typeof CreateRoleInput>, memberIds: string[] = []): Promise<Role> {
   const cmd = parseInput(CreateRoleInput, input);
   const now = new Date();
@@ -70,13 +87,18 @@ export async function updateRole(
   opts: { expectedVersion?: number } = {},
 ): Promise<Role> {
   const cmd = parseInput(UpdateRoleInput, input);
-  const role = await requireRole(scope, id);
+  const read = await requireRole(scope, id);
+  assertVersion(read, opts.expectedVersion);
+  const fields = ['displayName', 'externalId', 'description'] as const;
+  // Okta re-sends a group's name with its member changes: a write that changes nothing takes no lock.
+  if (fields.every((f) => cmd[f] === undefined || cmd[f] === read[f])) return read;
+  const role = await requireRoleForUpdate(scope, id);
   assertVersion(role, opts.expectedVersion);
   const before = { displayName: role.displayName, externalId: role.externalId, description: role.description };
   if (cmd.displayName !== undefined) role.displayName = cmd.displayName;
   if (cmd.externalId !== undefined) role.externalId = cmd.externalId;
   if (cmd.description !== undefined) role.description = cmd.description;
-  const changes = diff(before, role, ['displayName', 'externalId', 'description']);
+  const changes = diff(before, role, [...fields]);
   if (Object.keys(changes).length > 0) {
     await recordAudit(scope, { action: 'role.updated', targetType: 'role', targetId: role.id, changes });
     await translatingDbErrors(() => scope.em.flush());
@@ -94,7 +116,7 @@ function assertVersion(role: Role, expected?: number) {
 
 /** Deletes a role and its assignments; the users stay. */
 export async function deleteRole(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
-  const role = await requireRole(scope, id);
+  const role = await requireRoleForUpdate(scope, id);
   assertVersion(role, opts.expectedVersion);
   await recordAudit(scope, {
     action: 'role.deleted',

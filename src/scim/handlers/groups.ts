@@ -119,9 +119,10 @@ export async function replaceGroupCore(call: ScimCall): Promise<ScimReply> {
   const body = requireJsonObject(call.body);
   const fields = groupFields(body);
   if (!fields.displayName) throw new ScimError(400, 'displayName is required: PUT replaces the whole group', 'invalidValue');
-  await updateRole(scope, current.id, fields);
-  // PUT replaces the whole resource (RFC 7644 §3.5.1): members not listed are removed.
+  // PUT replaces the whole resource (RFC 7644 §3.5.1): members not listed are removed. Members first: the
+  // rename then takes the group's row lock last, as a member change does (see patchGroupCore).
   await changeMembers(scope, current, { replace: memberIds(body) ?? [] });
+  await updateRole(scope, current.id, fields);
   const fresh = await requireRole(scope, current.id);
   const [rep] = await render(call.scim, [fresh], true);
   return reply(200, projector(call.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
@@ -138,26 +139,32 @@ export async function patchGroupCore(call: ScimCall): Promise<ScimReply> {
   const current = await load(call.scim, call.id);
   checkIfMatchHeader(call.ifMatch, etag(current.version));
   const { memberChanges, otherOps } = extractMemberOps(ops);
-  if (otherOps.length) {
-    const [before] = await render(call.scim, [current], false);
-    const after = applyPatch(before, otherOps, { schemas: GROUP_SCHEMAS });
-    await updateRole(scope, current.id, {
-      displayName: after.displayName as string,
-      externalId: (after.externalId as string | undefined) ?? null,
-    });
-  }
+  // The other operations are applied (and refused, if they must be) before anything is written, but written
+  // after the members: the group's row lock is then taken last, by either. A rename holding it while its
+  // member insert waited for a user's own role change of the same member, itself waiting for the row to move
+  // the group's version (touchRoles), would deadlock.
+  const rename = otherOps.length
+    ? groupFieldsOf(applyPatch(await renderOne(call.scim, current), otherOps, { schemas: GROUP_SCHEMAS }))
+    : null;
   for (const change of coalesce(memberChanges)) {
     if (change.kind === 'add') await changeMembers(scope, current, { add: change.userIds });
     else if (change.kind === 'remove') await changeMembers(scope, current, { remove: change.userIds });
     else if (change.kind === 'replaceAll') await changeMembers(scope, current, { replace: change.userIds });
     else await changeMembers(scope, current, { removeAll: true });
   }
+  if (rename) await updateRole(scope, current.id, rename);
   // Member changes alone refresh `current` themselves (changeMembers); anything else reads the role again.
   const fresh = otherOps.length === 0 ? current : await requireRole(scope, current.id);
   if (!wantsResourceIn(call.query)) return reply(204, undefined, { ETag: etag(fresh.version) });
   const [rep] = await render(call.scim, [fresh], membersWanted(call.query as Query));
   return reply(200, projector(call.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
 }
+
+const renderOne = async (state: ScimState, role: Role) => (await render(state, [role], false))[0];
+const groupFieldsOf = (rep: Record<string, unknown>) => ({
+  displayName: rep.displayName as string,
+  externalId: (rep.externalId as string | undefined) ?? null,
+});
 
 /**
  * Merges runs of consecutive adds (or removes) into one change: Okta sends one operation per member, and

@@ -8,7 +8,9 @@
  * - A create that links its pending reports (backfill), or a delete, while a manager change of one of the
  *   reports, of the new user's manager or of the user deleted waits for the reporting-line lock: both
  *   land, no deadlock.
+ * - A group rename while a member change from the user's side holds the group's row: it waits, then lands.
  */
+import pg from 'pg';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import {
   advisoryLockWaiters,
@@ -19,7 +21,9 @@ import {
   request,
   SCIM_JSON,
   tenantSql,
+  tenantUuid,
   usersInCycles,
+  waitFor,
   type HttpResponse,
 } from './support.js';
 
@@ -320,4 +324,39 @@ describe('a create or a delete, while a manager change waits for the reporting-l
     expect((await c1('GET', `/Users/${boss}`)).status).toBe(404);
     expect(await managerOf(other)).toBe(null);
   }, 60_000);
+});
+
+describe('a group rename while a member change from the user’s side holds the group’s row', () => {
+  // A user's roles, a member's deletion or rename move the group's version (its ETag) too, from the user's
+  // side. A rename read the group, then wrote it only if its version had not moved: a change committed in
+  // between failed the rename. It now reads the group under its row lock, so it waits and lands.
+  it('waits for the change, then lands (no failure on a stale version)', async () => {
+    const t = await app1.createTenant();
+    const scim = scimClient(app1, `Bearer ${t.scimToken}`);
+    const g = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Held Group' });
+    expect(g.status).toBe(201);
+    const held = new pg.Client({ connectionString: url() });
+    await held.connect();
+    try {
+      await held.query('begin');
+      await held.query(`select set_config('roster.tenant_id', $1, true)`, [tenantUuid(t.id)]);
+      const bumped = await held.query('update roles set version = version + 1, updated_at = now() where id = $1', [g.json.id]);
+      expect(bumped.rowCount).toBe(1);
+      const rename = scim('PATCH', `/Groups/${g.json.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Renamed Group' }));
+      await waitFor(
+        'the rename to wait for the group’s row',
+        async () =>
+          Number((await held.query(`select count(*) as n from pg_locks where locktype = 'transactionid' and not granted`)).rows[0].n) >= 1,
+        15_000,
+        20,
+      );
+      await held.query('commit');
+      const res = await rename;
+      expect(res.status).toBe(204);
+    } finally {
+      await held.end();
+    }
+    const after = await scim('GET', `/Groups/${g.json.id}`);
+    expect(after.json).toMatchObject({ displayName: 'Renamed Group', meta: { version: 'W/"3"' } });
+  });
 });

@@ -141,9 +141,36 @@ export interface MemberChange {
  * Applies membership deltas in SQL: the member list is never loaded, so a change costs the same for a
  * role of 5 members and of 50,000. Unknown (or other tenants', or deleted) user ids are refused with
  * NOT_FOUND naming them, before anything changes; adding a member twice or removing a non-member is a
- * no-op (IdPs retry).
+ * no-op (IdPs retry). Several changes (a PATCH's operations) apply in order, each with its audit entry.
+ *
+ * The role's version (its ETag) moves once, last: its row lock serialises concurrent changes of one group (an
+ * IdP pushing a big group at C = 8), so it is held for the commit only, not through the audit and outbox
+ * writes. Nor through a later change's insert: that may wait for a user's own role change of the same member,
+ * which then waits for this row to move the version too (touchRoles), a deadlock (races.int.test.ts).
  */
-export async function changeMembers(scope: TenantScope, role: Role, change: MemberChange): Promise<{ added: number; removed: number }> {
+export async function changeMembers(
+  scope: TenantScope,
+  role: Role,
+  ...changes: MemberChange[]
+): Promise<{ added: number; removed: number }> {
+  let added = 0;
+  let removed = 0;
+  for (const change of changes) {
+    const done = await applyMemberChange(scope, role, change);
+    added += done.added;
+    removed += done.removed;
+  }
+  if (added + removed > 0) {
+    await scope.em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [
+      scope.tenantId,
+      role.id,
+    ]);
+    await scope.em.refresh(role);
+  }
+  return { added, removed };
+}
+
+async function applyMemberChange(scope: TenantScope, role: Role, change: MemberChange): Promise<{ added: number; removed: number }> {
   const add = parseInput(MemberIds, change.add ?? []);
   const remove = parseInput(MemberIds, change.remove ?? []);
   const replace = change.replace === undefined ? undefined : parseInput(MemberIds, change.replace);
@@ -184,13 +211,6 @@ export async function changeMembers(scope: TenantScope, role: Role, change: Memb
       targetId: role.id,
       changes: { members: { before: { removed }, after: { added } } },
     });
-    // The role's version (its ETag) last: its row lock serialises concurrent changes of one group (an IdP
-    // pushing a big group at C = 8), so it is held for the commit only, not through the audit and outbox writes.
-    await em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [
-      scope.tenantId,
-      role.id,
-    ]);
-    await em.refresh(role);
   }
   return { added, removed };
 }

@@ -1,5 +1,13 @@
 import { Role } from '../../modules/roles/role.entity.js';
-import { changeMembers, createRole, deleteRole, getRole, requireRole, updateRole } from '../../modules/roles/role.service.js';
+import {
+  changeMembers,
+  createRole,
+  deleteRole,
+  getRole,
+  requireRole,
+  updateRole,
+  type MemberChange as RoleMemberChange,
+} from '../../modules/roles/role.service.js';
 import { ScimError } from '../errors.js';
 import { groupFilterSchema } from '../filter-schemas.js';
 import { loadMembers, toScimGroup } from '../mappers/group.mapper.js';
@@ -146,18 +154,21 @@ export async function patchGroupCore(call: ScimCall): Promise<ScimReply> {
   const rename = otherOps.length
     ? groupFieldsOf(applyPatch(await renderOne(call.scim, current), otherOps, { schemas: GROUP_SCHEMAS }))
     : null;
-  for (const change of coalesce(memberChanges)) {
-    if (change.kind === 'add') await changeMembers(scope, current, { add: change.userIds });
-    else if (change.kind === 'remove') await changeMembers(scope, current, { remove: change.userIds });
-    else if (change.kind === 'replaceAll') await changeMembers(scope, current, { replace: change.userIds });
-    else await changeMembers(scope, current, { removeAll: true });
-  }
+  await changeMembers(scope, current, ...coalesce(memberChanges).map(asMemberChange));
   if (rename) await updateRole(scope, current.id, rename);
   // Member changes alone refresh `current` themselves (changeMembers); anything else reads the role again.
   const fresh = otherOps.length === 0 ? current : await requireRole(scope, current.id);
   if (!wantsResourceIn(call.query)) return reply(204, undefined, { ETag: etag(fresh.version) });
   const [rep] = await render(call.scim, [fresh], membersWanted(call.query as Query));
   return reply(200, projector(call.query, GROUP_SCHEMAS)(rep), { ETag: etag(fresh.version) });
+}
+
+/** A PATCH's member operation as the role service takes it. */
+function asMemberChange(c: MemberChange): RoleMemberChange {
+  if (c.kind === 'add') return { add: c.userIds };
+  if (c.kind === 'remove') return { remove: c.userIds };
+  if (c.kind === 'replaceAll') return { replace: c.userIds };
+  return { removeAll: true };
 }
 
 const renderOne = async (state: ScimState, role: Role) => (await render(state, [role], false))[0];

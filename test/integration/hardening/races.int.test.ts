@@ -360,3 +360,51 @@ describe('a group rename while a member change from the user’s side holds the 
     expect(after.json).toMatchObject({ displayName: 'Renamed Group', meta: { version: 'W/"3"' } });
   });
 });
+
+describe('a group PATCH of several member operations while a user’s own role change adds the same member', () => {
+  // The user's side inserts the membership, then moves the group's version (touchRoles). A group PATCH that
+  // moved the version after its first member operation held the group's row while its later add of the same
+  // member waited for that insert: a deadlock. The version now moves once, after all of them.
+  it('lands both: the PATCH waits for the insert, then the version moves once', async () => {
+    const t = await app1.createTenant();
+    const scim = scimClient(app1, `Bearer ${t.scimToken}`);
+    const [x, y] = await Promise.all(
+      ['x@deadlock.test', 'y@deadlock.test'].map(async (userName) => (await scim('POST', '/Users', { schemas: [CORE], userName })).json.id),
+    );
+    const g = await scim('POST', '/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Two Kinds',
+      members: [{ value: y }],
+    });
+    expect(g.status).toBe(201);
+    const userSide = new pg.Client({ connectionString: url() });
+    await userSide.connect();
+    try {
+      // the user's side, half way: its membership inserted, the group's version not yet moved
+      await userSide.query('begin');
+      await userSide.query(`select set_config('roster.tenant_id', $1, true)`, [tenantUuid(t.id)]);
+      await userSide.query('insert into role_members (tenant_id, role_id, user_id) values ($1, $2, $3)', [tenantUuid(t.id), g.json.id, x]);
+      const patch = scim(
+        'PATCH',
+        `/Groups/${g.json.id}`,
+        patchOp({ op: 'remove', path: `members[value eq "${y}"]` }, { op: 'add', path: 'members', value: [{ value: x }] }),
+      );
+      await waitFor(
+        'the PATCH’s add to wait for the user’s side',
+        async () =>
+          Number((await userSide.query(`select count(*) as n from pg_locks where locktype = 'transactionid' and not granted`)).rows[0].n) >=
+          1,
+        15_000,
+        20,
+      );
+      // the user's side finishes: it moves the group's version, which the PATCH must not be holding
+      await userSide.query('update roles set version = version + 1, updated_at = now() where id = $1', [g.json.id]);
+      await userSide.query('commit');
+      expect((await patch).status).toBe(204);
+    } finally {
+      await userSide.end();
+    }
+    const after = await scim('GET', `/Groups/${g.json.id}`);
+    expect(after.json.members.map((m: { value: string }) => m.value)).toEqual([x]);
+  });
+});

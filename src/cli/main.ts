@@ -5,11 +5,14 @@ import { DomainError } from '../kernel/errors.js';
 import { Permission } from '../kernel/scope.js';
 import { createLogger } from '../infra/logger.js';
 import { translatingDbErrors } from '../infra/orm/db-errors.js';
-import { inOperatorTransaction } from '../infra/orm/session.js';
+import { inOperatorTransaction, inTenantTransaction } from '../infra/orm/session.js';
+import { loadOpeningKeys } from '../infra/secret-box.js';
 import { provisionTenantCredentials } from '../graphql/resolvers/admin.resolver.js';
 import { ApiKey } from '../modules/credentials/credential.entity.js';
 import { SECRET_PREFIX, displayPrefix, generateSecret, hashSecret } from '../modules/credentials/secrets.js';
 import { createTenant, listTenants } from '../modules/tenants/tenant.service.js';
+import type { Tenant } from '../modules/tenants/tenant.entity.js';
+import { resealWebhookSecrets } from '../modules/webhooks/webhook.service.js';
 import { uuidv7 } from '../kernel/ids.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { runTransfer, TRANSFER_USAGE } from './transfer.js';
@@ -23,6 +26,10 @@ const USAGE = `Usage: npm run roster -- <command>
       Creates an operator key: it may create and list tenants, and see nothing inside them.
   migrate
       Applies pending database migrations and exits (for deployments that migrate as a separate job).
+  secrets reseal [--json]
+      After ROSTER_SECRET_KEY changed (the old key in ROSTER_SECRET_KEY_PREVIOUS): seals every stored
+      webhook signing secret again under the new key. The secrets stay the same. Exits 1 if a secret opens
+      under none of the keys.
 ${TRANSFER_USAGE}
 
 The database is DATABASE_URL, or the embedded one under ROSTER_DATA_DIR (shared with a running
@@ -124,6 +131,35 @@ async function run(argv: string[]): Promise<number> {
       });
       out(`Operator key (shown once): ${secret}`, { operatorKey: secret });
       return 0;
+    });
+  }
+  if (cmd === 'secrets' && sub === 'reseal') {
+    return withRuntime(config, true, async ({ orm }) => {
+      const keys = await loadOpeningKeys(config);
+      if (!keys) throw new ConfigError('ROSTER_SECRET_KEY is not set: there is no key to seal with');
+      const total = { tenants: 0, subscriptions: 0, resealed: 0, unreadable: [] as Array<{ tenant: string; subscription: string }> };
+      for (let page: Tenant[] = [], after: string | undefined; ; after = page[page.length - 1].slug) {
+        page = await inOperatorTransaction(orm, (em) => listTenants(em, { limit: 500, afterSlug: after }));
+        for (const tenant of page) {
+          // one transaction per tenant: its row-level security applies, and a failure leaves the others done
+          const r = await inTenantTransaction(orm, tenant.id, (em) => resealWebhookSecrets(em, tenant.id, keys));
+          total.tenants++;
+          total.subscriptions += r.subscriptions;
+          total.resealed += r.resealed;
+          total.unreadable.push(...r.unreadable.map((subscription) => ({ tenant: tenant.slug, subscription })));
+        }
+        if (page.length < 500) break;
+      }
+      out(
+        [
+          `${total.resealed} secret(s) sealed again under ROSTER_SECRET_KEY (${total.subscriptions} subscription(s) in ${total.tenants} tenant(s)).`,
+          ...total.unreadable.map(
+            (u) => `unreadable under every key: tenant ${u.tenant}, subscription ${u.subscription} (rotate its secret)`,
+          ),
+        ].join('\n'),
+        total,
+      );
+      return total.unreadable.length ? 1 : 0;
     });
   }
   process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);

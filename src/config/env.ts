@@ -43,6 +43,17 @@ const EnvSchema = z.object({
   ROSTER_BULK_MAX_LINES: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
   ROSTER_BULK_MAX_RUNNING_JOBS_PER_TENANT: z.coerce.number().int().min(1).max(1000).default(3),
   ROSTER_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  // Keys replaced by ROSTER_SECRET_KEY, comma-separated: they still open what they sealed, until `secrets reseal`.
+  ROSTER_SECRET_KEY_PREVIOUS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters'))),
   ROSTER_WEBHOOK_WORKER: bool.default(true),
   ROSTER_WEBHOOK_ALLOW_HTTP_LOCALHOST: bool.default(false),
   ROSTER_WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
@@ -107,6 +118,8 @@ export interface Config {
   bulk: { worker: boolean; batchSize: number; pollIntervalMs: number; maxLines: number; maxRunningJobsPerTenant: number };
   /** Encrypts stored secrets that Roster must read back (webhook signing secrets); see infra/secret-box.ts. */
   secretKey?: string;
+  /** Keys ROSTER_SECRET_KEY replaced: they open stored secrets until `roster secrets reseal` (secret-box.ts). */
+  secretKeyPrevious: string[];
   /** Webhooks: the delivery worker of this process, the endpoints allowed, retries and disablement. */
   webhooks: WebhookConfig;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -201,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRunningJobsPerTenant: e.ROSTER_BULK_MAX_RUNNING_JOBS_PER_TENANT,
     },
     secretKey: e.ROSTER_SECRET_KEY,
+    secretKeyPrevious: e.ROSTER_SECRET_KEY_PREVIOUS,
     webhooks: {
       worker: e.ROSTER_WEBHOOK_WORKER,
       allowHttpLocalhost: e.ROSTER_WEBHOOK_ALLOW_HTTP_LOCALHOST,

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deriveSecretKey, loadSecretKey, open, seal, secretKeyFile } from './secret-box.js';
+import { SecretBoxError, deriveSecretKey, loadOpeningKeys, loadSecretKey, open, openWith, seal, secretKeyFile } from './secret-box.js';
 
 describe('secret box', () => {
   const key = deriveSecretKey('k'.repeat(32));
@@ -21,6 +21,25 @@ describe('secret box', () => {
     raw[raw.length - 1] ^= 1;
     expect(() => open(key, `v1.${raw.toString('base64url')}`, 'row-1')).toThrow();
     expect(() => open(key, 'v2.abc', 'row-1')).toThrow(/version/);
+  });
+
+  it('opens under the first of several keys that fits, and says which (a key rotation)', () => {
+    const old = deriveSecretKey('o'.repeat(32));
+    const sealedOld = seal(old, 'whsec_old', 'row-1');
+    const sealedNew = seal(key, 'whsec_new', 'row-1');
+    expect(openWith([key, old], sealedOld, 'row-1')).toEqual({ plaintext: 'whsec_old', keyIndex: 1 });
+    expect(openWith([key, old], sealedNew, 'row-1')).toEqual({ plaintext: 'whsec_new', keyIndex: 0 });
+    expect(open([key, old], sealedOld, 'row-1')).toBe('whsec_old');
+    expect(() => open([key], sealedOld, 'row-1')).toThrow(/ROSTER_SECRET_KEY_PREVIOUS/);
+    expect(() => openWith([key, old], sealedOld, 'row-2')).toThrow(SecretBoxError);
+  });
+
+  it('opening keys: the current key first, then the previous ones; none without a current key', async () => {
+    const old = 'o'.repeat(32);
+    expect(
+      await loadOpeningKeys({ secretKey: 'k'.repeat(32), secretKeyPrevious: [old], databaseUrl: 'postgres://x', dataDir: '/x' }),
+    ).toEqual([key, deriveSecretKey(old)]);
+    expect(await loadOpeningKeys({ secretKeyPrevious: [old], databaseUrl: 'postgres://x', dataDir: '/x' })).toBeNull();
   });
 
   it('uses ROSTER_SECRET_KEY; else, embedded only, a key generated once in the data directory', async () => {

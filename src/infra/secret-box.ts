@@ -30,19 +30,36 @@ export function seal(key: Buffer, plaintext: string, aad: string): string {
   return `${VERSION}.${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64url')}`;
 }
 
-export function open(key: Buffer, sealed: string, aad: string): string {
+/** The sealed secret in the clear, under `keys` (one key, or the opening keys: loadOpeningKeys). */
+export function open(keys: Buffer | readonly Buffer[], sealed: string, aad: string): string {
+  return openWith(Buffer.isBuffer(keys) ? [keys] : keys, sealed, aad).plaintext;
+}
+
+/**
+ * The same, and which of the keys opened it: 0 for the first (the current key), more for a previous one
+ * (ROSTER_SECRET_KEY_PREVIOUS), whose secrets `roster secrets reseal` seals again under the current key.
+ */
+export function openWith(keys: readonly Buffer[], sealed: string, aad: string): { plaintext: string; keyIndex: number } {
   const [version, data] = sealed.split('.', 2);
   if (version !== VERSION || !data) throw new SecretBoxError('not a sealed secret of a known version');
   const raw = Buffer.from(data, 'base64url');
   if (raw.length < IV_BYTES + TAG_BYTES) throw new SecretBoxError('sealed secret is truncated');
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
-  } catch {
-    throw new SecretBoxError('cannot decrypt the stored secret: ROSTER_SECRET_KEY is not the key it was encrypted with');
+  for (const [keyIndex, key] of keys.entries()) {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(aad, 'utf8'));
+      decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      return {
+        plaintext: Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8'),
+        keyIndex,
+      };
+    } catch {
+      // the next key, if any
+    }
   }
+  throw new SecretBoxError(
+    'cannot decrypt the stored secret: neither ROSTER_SECRET_KEY nor ROSTER_SECRET_KEY_PREVIOUS is the key it was encrypted with',
+  );
 }
 
 /** Where the embedded setup keeps its generated key. */
@@ -57,6 +74,18 @@ const cache = new WeakMap<object, Promise<Buffer | null>>();
  * DATABASE_URL and no ROSTER_SECRET_KEY there is no key (null): several processes must share one, and
  * only the operator can give it to all of them.
  */
+/**
+ * The keys that open stored secrets: the current key first (loadSecretKey), then the previous ones
+ * (ROSTER_SECRET_KEY_PREVIOUS), so that secrets sealed before a key rotation still open until `roster secrets
+ * reseal` has sealed them again. Null where there is no current key.
+ */
+export async function loadOpeningKeys(
+  config: Pick<Config, 'secretKey' | 'secretKeyPrevious' | 'databaseUrl' | 'dataDir'>,
+): Promise<Buffer[] | null> {
+  const current = await loadSecretKey(config);
+  return current && [current, ...(config.secretKeyPrevious ?? []).map(deriveSecretKey)];
+}
+
 export function loadSecretKey(config: Pick<Config, 'secretKey' | 'databaseUrl' | 'dataDir'>): Promise<Buffer | null> {
   let key = cache.get(config);
   if (!key) {

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../infra/logger.js';
 import { inTenantTransaction, inTransaction } from '../infra/orm/session.js';
-import { loadSecretKey } from '../infra/secret-box.js';
+import { loadOpeningKeys } from '../infra/secret-box.js';
 import type { TenantScope } from '../kernel/scope.js';
 import type { Changes } from '../modules/audit/audit.service.js';
 import {
@@ -24,7 +24,7 @@ import { buildPayload } from './payload.js';
 
 export interface WebhookWorkerDeps {
   orm: MikroORM;
-  config: Pick<Config, 'webhooks' | 'secretKey' | 'databaseUrl' | 'dataDir'>;
+  config: Pick<Config, 'webhooks' | 'secretKey' | 'secretKeyPrevious' | 'databaseUrl' | 'dataDir'>;
   logger: Logger;
 }
 
@@ -191,9 +191,9 @@ export class WebhookDeliveryWorker {
     let outcome: AttemptOutcome;
     try {
       // Memoised; a failure (unreadable data directory) is reported in the attempt and retried next time.
-      const key = await loadSecretKey(this.config);
-      if (!key) throw new Error('ROSTER_SECRET_KEY is not configured: cannot read the signing secret');
-      const secrets = signingSecrets(key, { ...claim, id: claim.subscriptionId }, startedAt);
+      const keys = await loadOpeningKeys(this.config);
+      if (!keys) throw new Error('ROSTER_SECRET_KEY is not configured: cannot read the signing secret');
+      const secrets = signingSecrets(keys, { ...claim, id: claim.subscriptionId }, startedAt);
       const body = JSON.stringify(
         buildPayload({
           eventId: claim.eventId,

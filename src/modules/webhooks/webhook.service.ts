@@ -1,7 +1,8 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { UUID_LIST, jsonList } from '../../infra/orm/sql.js';
 import { keysetPage } from '../../infra/orm/keyset.js';
-import { open, seal } from '../../infra/secret-box.js';
+import { SecretBoxError, open, openWith, seal } from '../../infra/secret-box.js';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { Page, PageArgs } from '../../kernel/pagination.js';
@@ -183,9 +184,12 @@ export async function rotateWebhookSecret(
   return { subscription: sub, secret };
 }
 
-/** The secrets that sign now: the current one, and the previous one during a rotation overlap. */
+/**
+ * The secrets that sign now: the current one, and the previous one during a rotation overlap. `keys`: the
+ * opening keys (loadOpeningKeys), so a subscription sealed under a key since replaced still signs.
+ */
 export function signingSecrets(
-  key: Buffer,
+  keys: Buffer | readonly Buffer[],
   row: {
     tenantId: string;
     id: string;
@@ -196,9 +200,9 @@ export function signingSecrets(
   now = new Date(),
 ): string[] {
   const aad = secretAad(row.tenantId, row.id);
-  const secrets = [open(key, row.secretCiphertext, aad)];
+  const secrets = [open(keys, row.secretCiphertext, aad)];
   if (row.previousSecretCiphertext && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now)
-    secrets.push(open(key, row.previousSecretCiphertext, aad));
+    secrets.push(open(keys, row.previousSecretCiphertext, aad));
   return secrets;
 }
 
@@ -375,4 +379,48 @@ export async function backlogSizes(scope: TenantScope, subscriptionIds: readonly
   );
   for (const r of rows) out.set(r.subscription_id, Number(r.n));
   return out;
+}
+
+/** What `roster secrets reseal` did in one tenant. */
+export interface ResealReport {
+  subscriptions: number;
+  /** Secrets sealed again under the current key (a subscription's current and previous secret count apart). */
+  resealed: number;
+  /** Subscriptions none of the keys opens: they sign nothing until their secret is rotated. */
+  unreadable: string[];
+}
+
+/**
+ * Seals again, under the current key (`keys[0]`), every stored signing secret of the tenant that only a
+ * previous key opens (after ROSTER_SECRET_KEY changed, with the old one in ROSTER_SECRET_KEY_PREVIOUS). The
+ * secrets themselves do not change: receivers verify as before. Idempotent; the rows are locked while read.
+ */
+export async function resealWebhookSecrets(em: EntityManager, tenantId: string, keys: readonly Buffer[]): Promise<ResealReport> {
+  const rows = await em.execute<Array<{ id: string; secret_ciphertext: string; previous_secret_ciphertext: string | null }>>(
+    `select id, secret_ciphertext, previous_secret_ciphertext from webhook_subscriptions where tenant_id = ? order by id for update`,
+    [tenantId],
+  );
+  const report: ResealReport = { subscriptions: rows.length, resealed: 0, unreadable: [] };
+  for (const row of rows) {
+    const aad = secretAad(tenantId, row.id);
+    let opened;
+    try {
+      opened = [row.secret_ciphertext, row.previous_secret_ciphertext].map(
+        (sealed) => sealed && { sealed, ...openWith(keys, sealed, aad) },
+      );
+    } catch (err) {
+      if (!(err instanceof SecretBoxError)) throw err;
+      report.unreadable.push(row.id);
+      continue;
+    }
+    const stale = opened.filter((o) => o && o.keyIndex > 0).length;
+    if (stale === 0) continue;
+    const [current, previous] = opened.map((o) => o && (o.keyIndex === 0 ? o.sealed : seal(keys[0], o.plaintext, aad)));
+    await em.execute(
+      `update webhook_subscriptions set secret_ciphertext = ?, previous_secret_ciphertext = ? where tenant_id = ? and id = ?`,
+      [current, previous, tenantId, row.id],
+    );
+    report.resealed += stale;
+  }
+  return report;
 }

@@ -1,17 +1,14 @@
 // The CLI's import and export, run as child processes against the running test service (HTTP + API key).
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { csvToLines, parseCsv, StartBulkJobDocument } from '../../../client/src/index.js';
 import { importClientKey } from '../../../src/cli/transfer.js';
+import { runRoster, type CliRun } from '../../setup/roster-cli.js';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import { clientFor, startWorker, tenantSql, type StartedWorker } from './support.js';
 
 (import.meta as unknown as { jest: { setTimeout(ms: number): void } }).jest.setTimeout(180_000);
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 let app: TestApp;
 let worker: StartedWorker;
@@ -26,31 +23,8 @@ afterAll(async () => {
   await app.close();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `npm run roster -- <args>`, as a user would run it (without npm's own output). */
-function roster(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', './scripts/register.js', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 const auth = (t: TestTenant) => ['--url', `${app.baseUrl}/graphql`, '--api-key', t.apiKey];
-const summary = (run: Run) => JSON.parse(run.stdout.trim().split('\n').pop() as string);
+const summary = (run: CliRun) => JSON.parse(run.stdout.trim().split('\n').pop() as string);
 
 // Reports before their managers, a quoted field with a comma and one with a line break, header aliases,
 // roles, a custom attribute, an unknown column, and one bad row (line 8: an invalid email address).
@@ -73,7 +47,7 @@ describe('roster import <file.csv>', () => {
     const file = path.join(dir, 'people.csv');
     await writeFile(file, CSV);
 
-    const run = await roster(['import', file, ...auth(t)]);
+    const run = await runRoster(['import', file, ...auth(t)]);
     expect({ code: run.code, stderr: run.code === 3 ? '' : run.stderr }).toEqual({ code: 3, stderr: '' });
     expect(run.stderr).toMatch(/ignoring columns: Shoe Size/);
     expect(run.stderr).toMatch(/started job /);
@@ -110,14 +84,14 @@ describe('roster import <file.csv>', () => {
     ]);
 
     // Running it again continues the same job rather than importing twice.
-    const again = await roster(['import', file, ...auth(t)]);
+    const again = await runRoster(['import', file, ...auth(t)]);
     expect(again.code).toBe(3);
     expect(again.stderr).toMatch(/resuming job /);
     expect(summary(again)).toMatchObject({ jobId: summary(run).jobId, reused: true, succeeded: 8 });
     expect((await t.raw<{ bulkJobs: { totalCount: number } }>(`{ bulkJobs { totalCount } }`)).data!.bulkJobs.totalCount).toBe(1);
 
     // --restart starts a new job; every row is then unchanged (the upserts are idempotent).
-    const restarted = await roster(['import', file, ...auth(t), '--restart']);
+    const restarted = await runRoster(['import', file, ...auth(t), '--restart']);
     expect(summary(restarted)).toMatchObject({ reused: false, succeeded: 8, failed: 1 });
     const outcomes = await tenantSql<{ outcome: string; n: string }>(
       t.id,
@@ -144,7 +118,7 @@ describe('roster import <file.csv>', () => {
     });
     expect(partial.startBulkJob.job).toMatchObject({ status: 'UPLOADING', receivedThrough: 700 });
 
-    const run = await roster(['import', file, ...auth(t)]);
+    const run = await runRoster(['import', file, ...auth(t)]);
     expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(run.stderr).toMatch(/resuming job /);
     expect(summary(run)).toMatchObject({ jobId: partial.startBulkJob.job!.id, total: 2000, succeeded: 2000, failed: 0, reused: true });
@@ -166,7 +140,7 @@ describe('roster import <file.csv>', () => {
         '',
       ].join('\n'),
     );
-    const run = await roster(['import', file, ...auth(t)]);
+    const run = await runRoster(['import', file, ...auth(t)]);
     expect(run.code).toBe(0);
     expect(await tenantSql(t.id, `select u.user_name, t.name from users u join teams t on t.id = u.team_id`)).toEqual([
       { user_name: 'j@cli.test', name: 'Ops' },
@@ -176,15 +150,15 @@ describe('roster import <file.csv>', () => {
   it('explains what is wrong with the command line or the credentials', async () => {
     const t = await app.createTenant();
     const file = path.join(dir, 'people.csv');
-    const noKey = await roster(['import', file, '--url', `${app.baseUrl}/graphql`]);
+    const noKey = await runRoster(['import', file, '--url', `${app.baseUrl}/graphql`]);
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/--api-key is required/);
-    const badKey = await roster(['import', file, '--url', `${app.baseUrl}/graphql`, '--api-key', 'rst_key_nope']);
+    const badKey = await runRoster(['import', file, '--url', `${app.baseUrl}/graphql`, '--api-key', 'rst_key_nope']);
     expect(badKey.code).toBe(1);
     expect(badKey.stderr).toMatch(/UNAUTHENTICATED/);
-    const badFile = await roster(['import', path.join(dir, 'people.txt'), ...auth(t)]);
+    const badFile = await runRoster(['import', path.join(dir, 'people.txt'), ...auth(t)]);
     expect(badFile.code).toBe(1);
-    const viaEnv = await roster(['export', '--format', 'xml'], { ROSTER_URL: app.baseUrl, ROSTER_API_KEY: t.apiKey });
+    const viaEnv = await runRoster(['export', '--format', 'xml'], { ROSTER_URL: app.baseUrl, ROSTER_API_KEY: t.apiKey });
     expect(viaEnv.code).toBe(2);
     expect(viaEnv.stderr).toMatch(/--format is csv or jsonl/);
   });
@@ -197,12 +171,12 @@ describe('roster export', () => {
     await t.raw(`mutation { declareCustomAttribute(input: { name: "badge", type: integer }) { userErrors { message } } }`);
     const file = path.join(dir, 'to-export.csv');
     await writeFile(file, CSV);
-    expect((await roster(['import', file, ...auth(t)])).code).toBe(3);
+    expect((await runRoster(['import', file, ...auth(t)])).code).toBe(3);
   });
 
   it('writes CSV with team and manager, which imports into another tenant as the same org', async () => {
     const out = path.join(dir, 'export.csv');
-    const run = await roster(['export', '--format', 'csv', '--out', out, ...auth(t)]);
+    const run = await runRoster(['export', '--format', 'csv', '--out', out, ...auth(t)]);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/exported 4 users/);
     const [header, ...rows] = parseCsv(await readFile(out, 'utf8'));
@@ -239,7 +213,7 @@ describe('roster export', () => {
 
     const other = await app.createTenant();
     await other.raw(`mutation { declareCustomAttribute(input: { name: "badge", type: integer }) { userErrors { message } } }`);
-    const again = await roster(['import', out, ...auth(other)]);
+    const again = await runRoster(['import', out, ...auth(other)]);
     expect({ code: again.code, stderr: again.code === 0 ? '' : again.stderr }).toEqual({ code: 0, stderr: '' });
     const org = async (tenant: TestTenant) =>
       tenantSql(
@@ -250,7 +224,7 @@ describe('roster export', () => {
   });
 
   it('writes JSON Lines: one user per line with team and manager', async () => {
-    const run = await roster(['export', '--format', 'jsonl', ...auth(t)]);
+    const run = await runRoster(['export', '--format', 'jsonl', ...auth(t)]);
     expect(run.code).toBe(0);
     const users = run.stdout
       .trim()

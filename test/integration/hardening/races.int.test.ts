@@ -23,7 +23,7 @@ import {
   tenantSql,
   tenantUuid,
   usersInCycles,
-  waitFor,
+  rowLockWaiters,
   type HttpResponse,
 } from './support.js';
 
@@ -343,13 +343,7 @@ describe('a group rename while a member change from the user’s side holds the 
       const bumped = await held.query('update roles set version = version + 1, updated_at = now() where id = $1', [g.json.id]);
       expect(bumped.rowCount).toBe(1);
       const rename = scim('PATCH', `/Groups/${g.json.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Renamed Group' }));
-      await waitFor(
-        'the rename to wait for the group’s row',
-        async () =>
-          Number((await held.query(`select count(*) as n from pg_locks where locktype = 'transactionid' and not granted`)).rows[0].n) >= 1,
-        15_000,
-        20,
-      );
+      await rowLockWaiters(held, 1, 'the rename to wait for the group’s row');
       await held.query('commit');
       const res = await rename;
       expect(res.status).toBe(204);
@@ -389,14 +383,7 @@ describe('a group PATCH of several member operations while a user’s own role c
         `/Groups/${g.json.id}`,
         patchOp({ op: 'remove', path: `members[value eq "${y}"]` }, { op: 'add', path: 'members', value: [{ value: x }] }),
       );
-      await waitFor(
-        'the PATCH’s add to wait for the user’s side',
-        async () =>
-          Number((await userSide.query(`select count(*) as n from pg_locks where locktype = 'transactionid' and not granted`)).rows[0].n) >=
-          1,
-        15_000,
-        20,
-      );
+      await rowLockWaiters(userSide, 1, 'the PATCH’s add to wait for the user’s side');
       // the user's side finishes: it moves the group's version, which the PATCH must not be holding
       await userSide.query('update roles set version = version + 1, updated_at = now() where id = $1', [g.json.id]);
       await userSide.query('commit');

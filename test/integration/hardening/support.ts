@@ -167,6 +167,16 @@ export const advisoryLockWaiters = (client: pg.Client, n: number, what: string) 
     20,
   );
 
+/** Until `n` sessions wait for a row another transaction holds (or wrote and has not committed), as seen from `client`. */
+export const rowLockWaiters = (client: pg.Client, n: number, what: string) =>
+  waitFor(
+    what,
+    async () =>
+      Number((await client.query(`select count(*) as n from pg_locks where locktype = 'transactionid' and not granted`)).rows[0].n) >= n,
+    15_000,
+    20,
+  );
+
 /** Checks the RFC 7644 error body of a SCIM failure. */
 export function expectScimError(res: HttpResponse, status: number) {
   const context = `${res.status} ${res.text.slice(0, 300)}`;

@@ -3,12 +3,10 @@
  * ROSTER_SECRET_KEY_PREVIOUS deliveries keep signing, `roster secrets reseal` seals every secret again under
  * the new key (the secrets themselves stay, so receivers change nothing), and after it the old key can go.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateUserDocument, RotateWebhookSecretDocument, UpdateUserDocument } from '../../__generated__/graphql.js';
 import { createLogger } from '../../../src/infra/logger.js';
 import { WebhookDeliveryWorker } from '../../../src/webhooks/delivery-worker.js';
+import { runRoster } from '../../setup/roster-cli.js';
 import type { TestApp, TestTenant } from '../../setup/test-app.js';
 import {
   WEBHOOK_TEST_ENV,
@@ -24,7 +22,6 @@ import {
 
 (import.meta as unknown as { jest: { setTimeout(ms: number): void } }).jest.setTimeout(120_000);
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const OLD_KEY = WEBHOOK_TEST_ENV.ROSTER_SECRET_KEY;
 const NEW_KEY = 'rotated-test-key-9876543210fedcba9876543210';
 
@@ -42,28 +39,9 @@ afterAll(async () => {
   await app?.close();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run -s roster -- secrets reseal --json` on the test database, as an operator would run it. */
-function reseal(env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', './scripts/register.js', 'src/cli/main.ts', 'secrets', 'reseal', '--json'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', DATABASE_URL: process.env.ROSTER_TEST_DATABASE_URL!, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const reseal = (env: Record<string, string>) =>
+  runRoster(['secrets', 'reseal', '--json'], { DATABASE_URL: process.env.ROSTER_TEST_DATABASE_URL!, ...env });
 
 /** Runs a delivery worker whose process has these keys, until `fn` is done. */
 async function withWorker(keys: { secretKey: string; secretKeyPrevious: string[] }, fn: () => Promise<unknown>) {

@@ -157,25 +157,21 @@ export async function holdOrgLock(url: string, tenantId: string): Promise<pg.Cli
   return lock;
 }
 
-/** Until `n` sessions wait for an advisory lock, as seen from `client`. */
-export const advisoryLockWaiters = (client: pg.Client, n: number, what: string) =>
+/** Until `n` sessions wait for a lock of this type, as seen from `client`. */
+const lockWaiters = (locktype: 'advisory' | 'transactionid') => (client: pg.Client, n: number, what: string) =>
   waitFor(
     what,
     async () =>
-      Number((await client.query(`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0].n) >= n,
+      Number((await client.query(`select count(*) as n from pg_locks where locktype = $1 and not granted`, [locktype])).rows[0].n) >= n,
     15_000,
     20,
   );
 
-/** Until `n` sessions wait for a row another transaction holds (or wrote and has not committed), as seen from `client`. */
-export const rowLockWaiters = (client: pg.Client, n: number, what: string) =>
-  waitFor(
-    what,
-    async () =>
-      Number((await client.query(`select count(*) as n from pg_locks where locktype = 'transactionid' and not granted`)).rows[0].n) >= n,
-    15_000,
-    20,
-  );
+/** Until `n` sessions wait for an advisory lock (the reporting-line lock: holdOrgLock). */
+export const advisoryLockWaiters = lockWaiters('advisory');
+
+/** Until `n` sessions wait for a row another transaction holds, or wrote and has not committed. */
+export const rowLockWaiters = lockWaiters('transactionid');
 
 /** Checks the RFC 7644 error body of a SCIM failure. */
 export function expectScimError(res: HttpResponse, status: number) {

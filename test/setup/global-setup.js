@@ -15,6 +15,8 @@ export default async function globalSetup() {
   let url = process.env.ROSTER_TEST_DATABASE_URL ?? process.env.DATABASE_URL;
   if (!url) {
     const dir = await mkdtemp(path.join(tmpdir(), 'roster-test-'));
+    // global-teardown.js stops the server and removes the directory (~300 MB after a full run).
+    globalThis.__rosterTestDir = dir;
     const db = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
     globalThis.__rosterTestDb = db;
     url = db.url;

@@ -160,13 +160,8 @@ export async function changeMembers(
     added += done.added;
     removed += done.removed;
   }
-  if (added + removed > 0) {
-    await scope.em.execute(`update roles set version = version + 1, updated_at = now() where tenant_id = ? and id = ?`, [
-      scope.tenantId,
-      role.id,
-    ]);
-    await scope.em.refresh(role);
-  }
+  // touchRoles refreshes `role` in the unit of work from the update's own row (no read after it)
+  if (added + removed > 0) await touchRoles(scope, [role.id]);
   return { added, removed };
 }
 
@@ -277,8 +272,8 @@ export async function ensureRoleByName(scope: TenantScope, rawName: string): Pro
 }
 
 /**
- * Moves the version (the SCIM ETag) and lastModified of roles whose members changed from the user's side, or
- * whose members' names did: a group's representation lists its members by name. The rows are locked in id
+ * Moves the version (the SCIM ETag) and lastModified of roles whose members changed (changeMembers, or from the
+ * user's side), or whose members' names did: a group's representation lists its members by name. The rows are locked in id
  * order (two writes touching the same roles cannot deadlock), and roles already loaded in the unit of work are
  * refreshed, as changeMembers refreshes its own.
  */

@@ -10,7 +10,6 @@
  *   land, no deadlock.
  * - A group rename while a member change from the user's side holds the group's row: it waits, then lands.
  */
-import pg from 'pg';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import {
   advisoryLockWaiters,
@@ -21,6 +20,7 @@ import {
   request,
   SCIM_JSON,
   tenantSql,
+  tenantTransaction,
   tenantUuid,
   usersInCycles,
   rowLockWaiters,
@@ -335,11 +335,8 @@ describe('a group rename while a member change from the user’s side holds the 
     const scim = scimClient(app1, `Bearer ${t.scimToken}`);
     const g = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Held Group' });
     expect(g.status).toBe(201);
-    const held = new pg.Client({ connectionString: url() });
-    await held.connect();
+    const held = await tenantTransaction(url(), t.id);
     try {
-      await held.query('begin');
-      await held.query(`select set_config('roster.tenant_id', $1, true)`, [tenantUuid(t.id)]);
       const bumped = await held.query('update roles set version = version + 1, updated_at = now() where id = $1', [g.json.id]);
       expect(bumped.rowCount).toBe(1);
       const rename = scim('PATCH', `/Groups/${g.json.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Renamed Group' }));
@@ -371,12 +368,9 @@ describe('a group PATCH of several member operations while a user’s own role c
       members: [{ value: y }],
     });
     expect(g.status).toBe(201);
-    const userSide = new pg.Client({ connectionString: url() });
-    await userSide.connect();
+    // the user's side, half way: its membership inserted, the group's version not yet moved
+    const userSide = await tenantTransaction(url(), t.id);
     try {
-      // the user's side, half way: its membership inserted, the group's version not yet moved
-      await userSide.query('begin');
-      await userSide.query(`select set_config('roster.tenant_id', $1, true)`, [tenantUuid(t.id)]);
       await userSide.query('insert into role_members (tenant_id, role_id, user_id) values ($1, $2, $3)', [tenantUuid(t.id), g.json.id, x]);
       const patch = scim(
         'PATCH',

@@ -87,6 +87,19 @@ export function tenantUuid(tenantId: string): string {
   return raw.slice(raw.indexOf(':') + 1);
 }
 
+/**
+ * A transaction of its own, on a connection of its own, inside one tenant (row-level security applies): what
+ * another request would hold while the one under test runs. Commit (or roll back) and end the client.
+ */
+export async function tenantTransaction(url: string, tenantId: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('begin');
+  await client.query(`select set_config('roster.tenant_id', $1, true)`, [tenantUuid(tenantId)]);
+  return client;
+}
+
 /** Runs SQL as the application role inside one tenant (row-level security applies). */
 export async function tenantSql<R = Record<string, unknown>>(
   url: string,
@@ -94,12 +107,8 @@ export async function tenantSql<R = Record<string, unknown>>(
   text: string,
   params: unknown[] = [],
 ): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
+  const client = await tenantTransaction(url, tenantId);
   try {
-    await client.query('begin');
-    await client.query(`select set_config('roster.tenant_id', $1, true)`, [tenantUuid(tenantId)]);
     const res = await client.query(text, params);
     await client.query('commit');
     return res.rows as R[];

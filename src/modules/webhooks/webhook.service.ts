@@ -393,19 +393,25 @@ export interface ResealReport {
 /**
  * Seals again, under the current key (`keys[0]`), every stored signing secret of the tenant that only a
  * previous key opens (after ROSTER_SECRET_KEY changed, with the old one in ROSTER_SECRET_KEY_PREVIOUS). The
- * secrets themselves do not change: receivers verify as before. Idempotent; the rows are locked while read.
+ * secrets themselves do not change: receivers verify as before. A previous secret whose overlap has ended
+ * signs nothing any more: it is dropped, not opened, so a key that only sealed it can go. Idempotent; the
+ * rows are locked while read.
  */
 export async function resealWebhookSecrets(em: EntityManager, tenantId: string, keys: readonly Buffer[]): Promise<ResealReport> {
-  const rows = await em.execute<Array<{ id: string; secret_ciphertext: string; previous_secret_ciphertext: string | null }>>(
-    `select id, secret_ciphertext, previous_secret_ciphertext from webhook_subscriptions where tenant_id = ? order by id for update`,
+  const rows = await em.execute<
+    Array<{ id: string; secret_ciphertext: string; previous_secret_ciphertext: string | null; expired: boolean }>
+  >(
+    `select id, secret_ciphertext, previous_secret_ciphertext, coalesce(previous_secret_expires_at <= now(), true) as expired
+       from webhook_subscriptions where tenant_id = ? order by id for update`,
     [tenantId],
   );
   const report: ResealReport = { subscriptions: rows.length, resealed: 0, unreadable: [] };
   for (const row of rows) {
     const aad = secretAad(tenantId, row.id);
+    const dropPrevious = row.previous_secret_ciphertext !== null && row.expired;
     let opened;
     try {
-      opened = [row.secret_ciphertext, row.previous_secret_ciphertext].map(
+      opened = [row.secret_ciphertext, dropPrevious ? null : row.previous_secret_ciphertext].map(
         (sealed) => sealed && { sealed, ...openWith(keys, sealed, aad) },
       );
     } catch (err) {
@@ -414,11 +420,13 @@ export async function resealWebhookSecrets(em: EntityManager, tenantId: string, 
       continue;
     }
     const stale = opened.filter((o) => o && o.keyIndex > 0).length;
-    if (stale === 0) continue;
+    if (stale === 0 && !dropPrevious) continue;
     const [current, previous] = opened.map((o) => o && (o.keyIndex === 0 ? o.sealed : seal(keys[0], o.plaintext, aad)));
     await em.execute(
-      `update webhook_subscriptions set secret_ciphertext = ?, previous_secret_ciphertext = ? where tenant_id = ? and id = ?`,
-      [current, previous, tenantId, row.id],
+      `update webhook_subscriptions set secret_ciphertext = ?, previous_secret_ciphertext = ?,
+         previous_secret_expires_at = case when ? then null else previous_secret_expires_at end
+       where tenant_id = ? and id = ?`,
+      [current, previous, dropPrevious, tenantId, row.id],
     );
     report.resealed += stale;
   }

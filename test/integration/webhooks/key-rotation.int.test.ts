@@ -125,6 +125,30 @@ describe('rotating ROSTER_SECRET_KEY', () => {
     expect((await ciphertexts(other, kept.id)).secret_ciphertext).not.toBe(keptBefore.secret_ciphertext);
   });
 
+  it('drops an expired previous secret instead of calling its subscription unreadable', async () => {
+    const t = await app.createTenant();
+    const { subscription } = await subscribe(t, receiver.url('/expired'), ['USER_CREATED']);
+    const other = await app.createTenant();
+    const { subscription: elsewhere } = await subscribe(other, receiver.url('/elsewhere'), ['USER_CREATED']);
+    const lost = (await ciphertexts(other, elsewhere.id)).secret_ciphertext;
+    // an overlap that ended, its secret sealed under a key nobody has any more: nothing signs with it
+    await tenantRows(
+      app,
+      t,
+      `update webhook_subscriptions set previous_secret_ciphertext = ?, previous_secret_expires_at = now() - interval '1 hour' where id = ?`,
+      [lost, uuidOf(subscription.id)],
+    );
+    const before = await ciphertexts(t, subscription.id);
+    const run = await reseal({ ROSTER_SECRET_KEY: NEW_KEY, ROSTER_SECRET_KEY_PREVIOUS: OLD_KEY });
+    expect(run.stderr).toBe('');
+    // (the shared test database may hold other tests' unreadable secrets: only this tenant's matter here)
+    const unreadable = (JSON.parse(run.stdout) as { unreadable: Array<{ tenant: string }> }).unreadable;
+    expect(unreadable.filter((u) => u.tenant === t.slug)).toEqual([]);
+    const after = await ciphertexts(t, subscription.id);
+    expect(after.secret_ciphertext).not.toBe(before.secret_ciphertext);
+    expect(after.previous_secret_ciphertext).toBeNull();
+  });
+
   it('refuses a previous key shorter than 32 characters, and reseals nothing without a current key', async () => {
     const short = await reseal({ ROSTER_SECRET_KEY: NEW_KEY, ROSTER_SECRET_KEY_PREVIOUS: `${OLD_KEY},too-short` });
     expect(short.code).toBe(1);

@@ -8,7 +8,7 @@ import { isDatabaseUnavailable } from '../infra/db/unavailable.js';
 import { isTimeout } from '../infra/db/timeouts.js';
 import type { Logger } from '../infra/logger.js';
 import { doorLimits } from '../modules/credentials/door.js';
-import { issueAccessToken } from '../modules/credentials/oauth.service.js';
+import { issueAccessToken, revokeAccessToken } from '../modules/credentials/oauth.service.js';
 import { slugFromHost } from '../scim/middleware/scim-auth.js';
 
 /** The scope every access token carries: the SCIM door of the client's tenant. */
@@ -110,12 +110,49 @@ function clientCredentials(ctx: Context, form: Record<string, string>): { client
   return { clientId: form.client_id, clientSecret: form.client_secret };
 }
 
+/** The form body's parameters; RFC 6749 §3.2: none may be repeated. */
+function formOf(ctx: Context, what: string): Record<string, string> {
+  if (!ctx.is('application/x-www-form-urlencoded'))
+    throw new OAuthError(400, 'invalid_request', `send the ${what} as application/x-www-form-urlencoded`);
+  const raw = (ctx.request as { body?: unknown }).body;
+  const form: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw && typeof raw === 'object' ? raw : {})) {
+    if (typeof v !== 'string')
+      throw new OAuthError(400, 'invalid_request', `parameter ${k.slice(0, 40)} must appear once, as a plain value`);
+    form[k] = v;
+  }
+  return form;
+}
+
+/** A refused client authentication, as both endpoints answer it. */
+function refused(
+  logger: Logger,
+  result: { outcome: 'invalid'; reason: string; tenantId: string | null } | { outcome: 'auth_blocked'; retryAfter: number },
+): OAuthError {
+  if (result.outcome === 'auth_blocked')
+    return new OAuthError(
+      429,
+      'temporarily_unavailable',
+      `too many failed authentications from this address; retry after ${result.retryAfter} seconds`,
+      {
+        'Retry-After': String(result.retryAfter),
+      },
+    );
+  logger.warn({ door: 'oauth', reason: result.reason, credentialTenantId: result.tenantId ?? undefined }, 'authentication failed');
+  return new OAuthError(401, 'invalid_client', 'client authentication failed', INVALID_CLIENT_CHALLENGE);
+}
+
 /**
- * `POST /oauth/token`: the OAuth 2.0 client credentials grant (RFC 6749 §4.4) for the SCIM door.
- * Form-encoded body, `grant_type=client_credentials`, client authentication by HTTP Basic or by
- * `client_id`/`client_secret` in the body. Answers `{access_token, token_type: "Bearer", expires_in,
- * scope}` with `Cache-Control: no-store`; the token is then accepted by /scim/v2 as
- * `Authorization: Bearer <access_token>`. Errors follow §5.2; a bad client is 401 `invalid_client`.
+ * The OAuth 2.0 endpoints of the SCIM door, each a form-encoded POST with client authentication by HTTP Basic
+ * or by `client_id`/`client_secret` in the body:
+ *
+ * - `POST /oauth/token`: the client credentials grant (RFC 6749 §4.4), `grant_type=client_credentials`.
+ *   Answers `{access_token, token_type: "Bearer", expires_in, scope}` with `Cache-Control: no-store`; the
+ *   token is then accepted by /scim/v2 as `Authorization: Bearer <access_token>`.
+ * - `POST /oauth/revoke`: token revocation (RFC 7009), `token=<access token>`. Ends the token if it was
+ *   issued to the authenticated client, and answers 200 with no body whatever the token was (§2.2).
+ *
+ * Errors follow RFC 6749 §5.2; a bad client is 401 `invalid_client`.
  */
 export function oauthRouter(deps: { orm: MikroORM; config: Config; logger: Logger }): Router {
   const { orm, config, logger } = deps;
@@ -123,63 +160,59 @@ export function oauthRouter(deps: { orm: MikroORM; config: Config; logger: Logge
   const router = new Router({ prefix: '/oauth' });
   router.use(oauthErrors(logger));
   router.use(requestDeadline(config.requestTimeoutMs, logger));
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+  const caller = (ctx: Context) => ({
+    hostSlug: slugFromHost(ctx.hostname, config.baseDomain),
+    clientIp: ctx.ip,
+    requestId: ctx.state.requestId as string | undefined,
+    userAgent: ctx.get('user-agent') || undefined,
+  });
 
   const token: Middleware = async (ctx) => {
-    if (!ctx.is('application/x-www-form-urlencoded'))
-      throw new OAuthError(400, 'invalid_request', 'send the token request as application/x-www-form-urlencoded');
-    const raw = (ctx.request as { body?: unknown }).body;
-    const form: Record<string, string> = {};
-    for (const [k, v] of Object.entries(raw && typeof raw === 'object' ? raw : {})) {
-      // RFC 6749 §3.2: parameters must not be repeated.
-      if (typeof v !== 'string')
-        throw new OAuthError(400, 'invalid_request', `parameter ${k.slice(0, 40)} must appear once, as a plain value`);
-      form[k] = v;
-    }
-    if (!form.grant_type) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
-    if (form.grant_type !== 'client_credentials')
+    const params = formOf(ctx, 'token request');
+    if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
+    if (params.grant_type !== 'client_credentials')
       throw new OAuthError(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
-    const { clientId, clientSecret } = clientCredentials(ctx, form);
     const result = await issueAccessToken(
       orm.em.fork(),
-      {
-        clientId,
-        clientSecret,
-        hostSlug: slugFromHost(ctx.hostname, config.baseDomain),
-        clientIp: ctx.ip,
-        requestId: ctx.state.requestId,
-        userAgent: ctx.get('user-agent') || undefined,
-      },
+      { ...clientCredentials(ctx, params), ...caller(ctx) },
       config.oauthTokenTtlSeconds,
       limits,
     );
-    switch (result.outcome) {
-      case 'invalid':
-        logger.warn({ door: 'oauth', reason: result.reason, credentialTenantId: result.tenantId ?? undefined }, 'authentication failed');
-        throw new OAuthError(401, 'invalid_client', 'client authentication failed', INVALID_CLIENT_CHALLENGE);
-      case 'auth_blocked':
-        throw new OAuthError(
-          429,
-          'temporarily_unavailable',
-          `too many failed authentications from this address; retry after ${result.retryAfter} seconds`,
-          { 'Retry-After': String(result.retryAfter) },
-        );
-      case 'rate_limited':
-        throw new OAuthError(
-          429,
-          'temporarily_unavailable',
-          `rate limit of this tenant exceeded; retry after ${result.retryAfter} seconds`,
-          { 'Retry-After': String(result.retryAfter) },
-        );
-    }
+    if (result.outcome === 'invalid' || result.outcome === 'auth_blocked') throw refused(logger, result);
+    if (result.outcome === 'rate_limited')
+      throw new OAuthError(429, 'temporarily_unavailable', `rate limit of this tenant exceeded; retry after ${result.retryAfter} seconds`, {
+        'Retry-After': String(result.retryAfter),
+      });
     noStore(ctx);
     ctx.status = 200;
     ctx.body = { access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: OAUTH_SCOPE };
   };
 
-  router.post('/token', bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }), token);
-  router.all('/token', (ctx) => {
-    ctx.set('Allow', 'POST');
-    throw new OAuthError(405, 'invalid_request', 'use POST');
-  });
+  const revoke: Middleware = async (ctx) => {
+    const params = formOf(ctx, 'revocation request');
+    // Authenticate first (§2.1): a request without a token from an unknown client is still an invalid_client.
+    const credentials = clientCredentials(ctx, params);
+    if (!params.token) throw new OAuthError(400, 'invalid_request', 'token is required');
+    // token_type_hint is only a hint (§2.1): Roster issues access tokens alone, so every hint leads to them.
+    const result = await revokeAccessToken(orm.em.fork(), { ...credentials, ...caller(ctx), token: params.token }, limits);
+    if (result.outcome !== 'ok') throw refused(logger, result);
+    if (result.revoked > 0)
+      logger.info({ door: 'oauth', tenantId: result.tenantId, clientId: credentials.clientId }, 'access token revoked');
+    noStore(ctx);
+    ctx.status = 200;
+    ctx.body = '';
+  };
+
+  for (const [path, handler] of [
+    ['/token', token],
+    ['/revoke', revoke],
+  ] as const) {
+    router.post(path, form, handler);
+    router.all(path, (ctx) => {
+      ctx.set('Allow', 'POST');
+      throw new OAuthError(405, 'invalid_request', 'use POST');
+    });
+  }
   return router;
 }

@@ -14,6 +14,7 @@ import { Migration20261122100000_door_enter } from '../../../migrations/Migratio
 import { Migration20261122110000_audit_outbox } from '../../../migrations/Migration20261122110000_audit_outbox.js';
 import { Migration20261122120000_user_count_shards } from '../../../migrations/Migration20261122120000_user_count_shards.js';
 import { Migration20261122130000_schema_version } from '../../../migrations/Migration20261122130000_schema_version.js';
+import { Migration20261123000000_oauth_revoke } from '../../../migrations/Migration20261123000000_oauth_revoke.js';
 import { TenantSchema } from '../../modules/tenants/tenant.entity.js';
 import { UserSchema } from '../../modules/users/user.entity.js';
 import { TeamSchema } from '../../modules/teams/team.entity.js';
@@ -39,6 +40,7 @@ export const migrations = [
   { name: 'Migration20261122110000_audit_outbox', class: Migration20261122110000_audit_outbox },
   { name: 'Migration20261122120000_user_count_shards', class: Migration20261122120000_user_count_shards },
   { name: 'Migration20261122130000_schema_version', class: Migration20261122130000_schema_version },
+  { name: 'Migration20261123000000_oauth_revoke', class: Migration20261123000000_oauth_revoke },
 ];
 
 export interface OrmOptions {

@@ -164,7 +164,8 @@ export interface TokenRequest {
 export type TokenResult =
   | { outcome: 'ok'; accessToken: string; expiresIn: number; tenantId: string }
   | { outcome: 'invalid'; reason: string; tenantId: string | null }
-  | { outcome: 'auth_blocked' | 'rate_limited'; retryAfter: number };
+  | { outcome: 'auth_blocked'; retryAfter: number }
+  | { outcome: 'rate_limited'; retryAfter: number };
 
 /**
  * Client credentials grant: authenticates the client and issues an opaque access token (`rst_at_…`,
@@ -206,5 +207,52 @@ export async function issueAccessToken(em: EntityManager, req: TokenRequest, ttl
       return { outcome: 'invalid', reason: row.reason ?? 'unknown_client', tenantId: row.tenant_id };
     default:
       return { outcome: row.outcome, retryAfter: row.retry_after };
+  }
+}
+
+export type RevocationResult =
+  | { outcome: 'ok'; tenantId: string; revoked: number }
+  | { outcome: 'invalid'; reason: string; tenantId: string | null }
+  | { outcome: 'auth_blocked'; retryAfter: number };
+
+/**
+ * Token revocation (RFC 7009): authenticates the client as issueAccessToken does and ends `token` if it is
+ * an access token issued to that client. One autocommit statement (`roster_oauth_revoke`). `revoked` is for
+ * the log only: the endpoint answers the same whatever the token was (§2.2), so it reveals none.
+ */
+export async function revokeAccessToken(
+  em: EntityManager,
+  req: TokenRequest & { token: string },
+  limits: DoorLimits,
+): Promise<RevocationResult> {
+  const rows = await em.execute<
+    Array<{
+      outcome: 'ok' | 'invalid' | 'auth_blocked';
+      reason: string | null;
+      tenant_id: string | null;
+      revoked: number;
+      retry_after: number;
+    }>
+  >(`select * from roster_oauth_revoke(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    req.clientId,
+    hashSecret(req.clientSecret),
+    hashSecret(req.token),
+    req.hostSlug,
+    limits.failuresPerSecond,
+    limits.failureBurst,
+    limits.retentionDays,
+    clientAddress(req.clientIp),
+    CLIENT_ID_PATTERN.test(req.clientId) ? req.clientId : 'unrecognised',
+    req.requestId ?? null,
+    req.userAgent ?? null,
+  ]);
+  const row = rows[0];
+  switch (row.outcome) {
+    case 'ok':
+      return { outcome: 'ok', tenantId: row.tenant_id as string, revoked: row.revoked };
+    case 'invalid':
+      return { outcome: 'invalid', reason: row.reason ?? 'unknown_client', tenantId: row.tenant_id };
+    default:
+      return { outcome: 'auth_blocked', retryAfter: row.retry_after };
   }
 }

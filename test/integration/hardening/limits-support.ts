@@ -76,7 +76,7 @@ export const scimUser = (userName: string, extra: Record<string, unknown> = {}) 
 export async function tokenRequest(
   app: TestApp,
   form: Record<string, string>,
-  opts: { basic?: { id: string; secret: string }; headers?: Record<string, string>; contentType?: string } = {},
+  opts: { basic?: { id: string; secret: string }; headers?: Record<string, string>; contentType?: string; path?: string } = {},
 ): Promise<HttpResponse> {
   const headers: Record<string, string> = {
     'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
@@ -84,7 +84,7 @@ export async function tokenRequest(
   };
   if (opts.basic)
     headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(opts.basic.id)}:${encodeURIComponent(opts.basic.secret)}`).toString('base64')}`;
-  return httpRequest(app.baseUrl, 'POST', '/oauth/token', { headers, body: new URLSearchParams(form).toString() });
+  return httpRequest(app.baseUrl, 'POST', opts.path ?? '/oauth/token', { headers, body: new URLSearchParams(form).toString() });
 }
 
 export async function createOAuthClient(t: TestTenant, name = 'Entra gallery app') {

@@ -2,7 +2,8 @@
  * OAuth 2.0 client credentials for the SCIM door (Microsoft Entra gallery apps): a client id and a
  * secret generated over GraphQL (shown once, stored hashed), POST /oauth/token (RFC 6749 §4.4, errors per
  * §5.2), access tokens that expire and are accepted by /scim/v2 as bearer tokens, secret rotation with an
- * overlap, revocation. The static SCIM token keeps working alongside.
+ * overlap, revocation (of a client over GraphQL; of an access token by its client, POST /oauth/revoke, RFC
+ * 7009). The static SCIM token keeps working alongside.
  */
 import { OAuthClientsDocument, RevokeOAuthClientDocument, RotateOAuthClientSecretDocument } from '../../__generated__/graphql.js';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
@@ -232,5 +233,126 @@ describe('rotation and revocation', () => {
     expect(audit.data!.auditEvents.nodes.map((n) => n.action)).toEqual(
       expect.arrayContaining(['oauth_client.created', 'oauth_client.secret_rotated', 'oauth_client.revoked']),
     );
+  });
+});
+
+describe('POST /oauth/revoke (RFC 7009)', () => {
+  const revoke = (form: Record<string, string>, opts: Parameters<typeof tokenRequest>[2] = {}) =>
+    tokenRequest(app, form, { ...opts, path: '/oauth/revoke' });
+
+  it('revokes an access token of the authenticated client at once; its other tokens keep working', async () => {
+    const { client, secret } = await createOAuthClient(t, 'revoking its token');
+    const basic = { id: client.clientId, secret };
+    const [token, kept] = [await accessToken(app, client.clientId, secret), await accessToken(app, client.clientId, secret)];
+    expect((await scimOf(app, token).get('/Users?count=1')).status).toBe(200);
+    const res = await revoke({ token, token_type_hint: 'access_token' }, { basic });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expectScimError(await scimOf(app, token).get('/Users?count=1'), 401);
+    expect((await scimOf(app, kept).get('/Users?count=1')).status).toBe(200);
+    // client_secret in the body, and a hint naming a type Roster does not issue: the search still covers access tokens
+    const bodyAuth = await revoke({ token: kept, token_type_hint: 'refresh_token', client_id: client.clientId, client_secret: secret });
+    expect(bodyAuth.status).toBe(200);
+    expectScimError(await scimOf(app, kept).get('/Users?count=1'), 401);
+    // revoking again, or a token that never existed: the same answer (RFC 7009 §2.2)
+    expect((await revoke({ token }, { basic })).status).toBe(200);
+    expect((await revoke({ token: 'rst_at_not-a-token' }, { basic })).status).toBe(200);
+  });
+
+  it("answers 200 for another client's token, another tenant's, or the static SCIM token, and revokes none of them", async () => {
+    const mine = await createOAuthClient(t, 'asking');
+    const theirs = await createOAuthClient(t, 'same tenant, other client');
+    const other = await app.createTenant();
+    const elsewhere = await createOAuthClient(other, 'other tenant');
+    const sameTenant = await accessToken(app, theirs.client.clientId, theirs.secret);
+    const otherTenant = await accessToken(app, elsewhere.client.clientId, elsewhere.secret);
+    const basic = { id: mine.client.clientId, secret: mine.secret };
+    const unknown = await revoke({ token: 'rst_at_unknownunknownunknownunknownunknownunkno' }, { basic });
+    for (const token of [sameTenant, otherTenant, t.scimToken]) {
+      const res = await revoke({ token }, { basic });
+      expect({ status: res.status, text: res.text }).toEqual({ status: unknown.status, text: unknown.text });
+    }
+    expect((await scimOf(app, sameTenant).get('/Users?count=1')).status).toBe(200);
+    expect((await scimOf(app, otherTenant).get('/Users?count=1')).status).toBe(200);
+    expect((await scimOf(app, t.scimToken).get('/Users?count=1')).status).toBe(200);
+  });
+
+  it("shares the failed-authentication limit with the token endpoint; revocations do not spend the tenant's SCIM budget", async () => {
+    // the limits on, small: 3 failures per address (then 6 a minute), 3 SCIM requests per tenant (then one in 100 s)
+    const limited = await startTestApp({
+      ROSTER_AUTH_FAILURE_RATE_PER_MINUTE: '6',
+      ROSTER_AUTH_FAILURE_BURST: '3',
+      ROSTER_RATE_LIMIT_SCIM_RPS: '0.01',
+      ROSTER_RATE_LIMIT_SCIM_BURST: '3',
+    });
+    try {
+      const own = await limited.createTenant();
+      const { client, secret } = await createOAuthClient(own, 'limits');
+      const basic = { id: client.clientId, secret };
+      const headers = { 'x-forwarded-for': freshIp() };
+      const bad = { id: client.clientId, secret: `${secret.slice(0, -2)}xx` };
+      const revokeOn = (form: Record<string, string>, opts: Parameters<typeof tokenRequest>[2]) =>
+        tokenRequest(limited, form, { ...opts, path: '/oauth/revoke' });
+      for (let i = 0; i < 3; i++) expect((await revokeOn({ token: 'x' }, { basic: bad, headers })).status).toBe(401);
+      // the address is now refused at either endpoint, even with the right secret
+      for (const res of [
+        await revokeOn({ token: 'x' }, { basic, headers }),
+        await tokenRequest(limited, { grant_type: 'client_credentials' }, { basic, headers }),
+      ]) {
+        expect(res.status).toBe(429);
+        expect(res.json.error).toBe('temporarily_unavailable');
+        expect(res.json.error_description).toMatch(/failed authentications/);
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      // from another address: three tokens empty the tenant's SCIM bucket; a fourth is refused, a revocation is not
+      const token = await accessToken(limited, client.clientId, secret);
+      await accessToken(limited, client.clientId, secret);
+      await accessToken(limited, client.clientId, secret);
+      const refused = await tokenRequest(limited, { grant_type: 'client_credentials' }, { basic });
+      expect(refused.status).toBe(429);
+      expect(refused.json.error_description).toMatch(/rate limit of this tenant/);
+      expect((await revokeOn({ token }, { basic })).status).toBe(200);
+      const revoked = await sqlWith<{ n: string }>(limited, { 'roster.tenant_id': tenantUuid(own) }, [
+        [`select count(*)::text as n from oauth_access_tokens where token_hash = sha256(convert_to($1, 'UTF8'))`, [token]],
+      ]);
+      expect(revoked).toEqual([{ n: '0' }]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('authenticates the client as the token endpoint does, and answers RFC 6749 §5.2 errors', async () => {
+    const { client, secret } = await createOAuthClient(t, 'revocation errors');
+    const token = await accessToken(app, client.clientId, secret);
+    const ip = freshIp();
+    const wrong = await revoke(
+      { token },
+      { basic: { id: client.clientId, secret: `${secret.slice(0, -2)}xx` }, headers: { 'x-forwarded-for': ip } },
+    );
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error).toBe('invalid_client');
+    expect(wrong.headers['www-authenticate']).toMatch(/^Basic /);
+    expect((await revoke({ token })).status).toBe(401);
+    const audit = await sqlWith<{ door: string; reason: string }>(app, { 'roster.operator': 'on' }, [
+      ['select door, reason from auth_failures where client_ip = $1', [ip]],
+    ]);
+    expect(audit).toEqual([{ door: 'oauth', reason: 'invalid_secret' }]);
+    const basic = { id: client.clientId, secret };
+    const missing = await revoke({}, { basic });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error).toBe('invalid_request');
+    const get = await httpRequest(app.baseUrl, 'GET', '/oauth/revoke');
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+    // on another tenant's URL the client is refused, as at the token endpoint
+    const other = await app.createTenant();
+    const misdirected = await revoke({ token }, { basic, headers: { host: `${other.slug}.roster.test` } });
+    expect(misdirected.status).toBe(401);
+    // none of the refused requests revoked anything
+    expect((await scimOf(app, token).get('/Users?count=1')).status).toBe(200);
+    // and a revoked client can no longer revoke
+    await t.gql(RevokeOAuthClientDocument, { id: client.id });
+    expect((await revoke({ token }, { basic })).status).toBe(401);
   });
 });

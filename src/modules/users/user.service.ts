@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
-import { TEXT_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
+import { TEXT_LIST, deferredWrite, jsonList, prepared } from '../../infra/orm/sql.js';
 import { displayNameSql } from './user.queries.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
@@ -169,6 +169,23 @@ async function lockOrg(scope: TenantScope): Promise<void> {
   await prepared(scope.em, `select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?::text, 0))`, [scope.tenantId]);
 }
 
+/**
+ * A pending manager reference and the arrival of the user it names, serialised. A report created while its
+ * manager's create is in flight cannot see the manager's uncommitted row, and the manager's backfill cannot
+ * see the report's: both would commit and the link would be lost. So a user's arrival (its id and
+ * externalId) takes a transaction-level lock per key before its backfill reads, and a reference found
+ * pending takes the lock of its key and looks again. Whichever comes second waits for the first to commit
+ * and then sees it. Keyed per tenant and reference: creates that name existing managers take none of these,
+ * and arrivals of different users do not queue on each other.
+ */
+const MANAGER_REF_LOCK = `select count(pg_advisory_xact_lock(hashtextextended('roster.manager-ref:' || ?::text || ':' || k, 0)))
+   from (select distinct jsonb_array_elements_text(?::jsonb) as k order by 1) keys`;
+
+/** The arrival's locks (its id and externalId), sent with its next statement: no round trip of its own. */
+function lockArrival(scope: TenantScope, user: User): Promise<void> {
+  return deferredWrite(scope.em, MANAGER_REF_LOCK, [scope.tenantId, jsonList([user.id, user.externalId].filter(Boolean))]);
+}
+
 async function applyFields(
   scope: TenantScope,
   user: User,
@@ -209,7 +226,12 @@ async function applyFields(
       user.managerId = null;
       user.managerRef = null;
     } else {
-      const manager = managerRead !== undefined ? managerRead : await resolveManagerRef(scope, cmd.manager);
+      let manager = managerRead !== undefined ? managerRead : await resolveManagerRef(scope, cmd.manager);
+      if (!manager) {
+        // Pending, unless that user is arriving right now: wait for its arrival, if any, and look again (MANAGER_REF_LOCK).
+        await prepared(scope.em, MANAGER_REF_LOCK, [scope.tenantId, jsonList([cmd.manager])]);
+        manager = await resolveManagerRef(scope, cmd.manager);
+      }
       const managerId = manager?.id ?? null;
       names.managerName = manager?.name;
       if (managerId === user.id || (!managerId && (cmd.manager === user.id || (user.externalId && cmd.manager === user.externalId)))) {
@@ -298,6 +320,7 @@ export async function createUserReadingNames(scope: TenantScope, input: CreateUs
     deactivatedAt: cmd.active === false ? now : null,
   });
   const { managerSet, names } = await applyFields(scope, user, cmd, {});
+  await lockArrival(scope, user);
   await translatingDbErrors(() => scope.em.flush());
   const linked = await backfill(scope, user, [user.id, user.externalId ?? ''], { lockOrgFirst: managerSet });
   // A brand-new user has no reports but the ones just backfilled; only then can its manager close a cycle.
@@ -370,6 +393,8 @@ export async function updateUserReadingNames(
   for (const k of AUDITED as string[])
     if (!(k in changes)) (user as unknown as Record<string, unknown>)[k] = (before as Record<string, unknown>)[k];
   if (Object.keys(changes).length === 0) return { user, names };
+  // A new externalId is an arrival for the references that name it (MANAGER_REF_LOCK).
+  if (changes.externalId && user.externalId) await lockArrival(scope, user);
   await translatingDbErrors(() => scope.em.flush());
   let linked: string[] = [];
   // A changed externalId took the org lock above (orgLocked): its backfill links reports under it.

@@ -389,3 +389,36 @@ describe('a group PATCH of several member operations while a user’s own role c
     expect(after.json.members.map((m: { value: string }) => m.value)).toEqual([x]);
   });
 });
+
+describe('a report and its manager created at the same moment', () => {
+  // Okta pushes new users in parallel. The report named its manager by externalId before the manager's create
+  // committed, so it found no one and kept a pending reference; the manager's backfill could not see the
+  // report's uncommitted row either: both answered 201, and the reporting line was lost for good. The
+  // interleaving is made for real: an earlier pending report's row, held by the test, stops the manager's
+  // create in its backfill, after its insert and before its commit; the report's create runs meanwhile.
+  it('links the report whichever commits first', async () => {
+    const t = await app1.createTenant();
+    const scim = scimClient(app1, `Bearer ${t.scimToken}`);
+    const create = (body: Record<string, unknown>) => scim('POST', '/Users', { schemas: [CORE, ENTERPRISE], ...body });
+    const earlier = await create({ userName: 'earlier@same-moment.test', [ENTERPRISE]: { manager: { value: 'ext-boss' } } });
+    expect(earlier.status).toBe(201);
+    const held = await tenantTransaction(url(), t.id);
+    let boss: Promise<HttpResponse> | undefined;
+    let report: Promise<HttpResponse> | undefined;
+    try {
+      await held.query('select 1 from users where id = $1 for update', [earlier.json.id]);
+      boss = create({ userName: 'boss@same-moment.test', externalId: 'ext-boss' });
+      await rowLockWaiters(held, 1, 'the manager’s backfill to wait for the earlier report’s row');
+      report = create({ userName: 'report@same-moment.test', [ENTERPRISE]: { manager: { value: 'ext-boss' } } });
+      // the report's create either finishes now (it could not see the manager) or waits for the manager's
+      await Promise.race([report, advisoryLockWaiters(held, 1, 'the report to wait for its manager’s create').catch(() => undefined)]);
+      await held.query('commit');
+      expect([(await boss).status, (await report).status]).toEqual([201, 201]);
+    } finally {
+      await held.end();
+    }
+    const bossId = (await boss).json.id;
+    for (const res of [await scim('GET', `/Users/${earlier.json.id}`), await scim('GET', `/Users/${(await report).json.id}`)])
+      expect(res.json[ENTERPRISE]?.manager?.value).toBe(bossId);
+  }, 60_000);
+});

@@ -85,8 +85,8 @@ export function toScimError(raw: unknown): { status: number; body: ScimErrorBody
   // Body-parser failures (http-errors): malformed JSON, too large, wrong charset.
   if (status === 413) return { status: 413, body: scimErrorBody(413, 'the request body is too large', 'tooMany') };
   if (status === 415) return { status: 415, body: scimErrorBody(415, 'send application/scim+json or application/json') };
-  if (e?.name === 'NulCharacterError')
-    return { status: 400, body: scimErrorBody(400, e.message ?? 'U+0000 is not accepted', 'invalidValue') };
+  if (e?.name === 'UnacceptableInputError')
+    return { status: 400, body: scimErrorBody(400, e.message ?? 'unacceptable input', 'invalidValue') };
   if (status === 400)
     return { status: 400, body: scimErrorBody(400, `malformed request body: ${e.message ?? 'invalid JSON'}`, 'invalidSyntax') };
   // Out of time (request deadline or statement_timeout): the transaction was rolled back.

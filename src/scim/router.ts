@@ -4,7 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config/env.js';
 import { requestDeadline } from '../http/middleware/deadline.js';
-import { rejectNul } from '../http/middleware/reject-nul.js';
+import { guardInput } from '../http/middleware/input-guard.js';
 import type { Logger } from '../infra/logger.js';
 import type { TenantGuess } from '../infra/orm/door-transaction.js';
 import { ScimError } from './errors.js';
@@ -68,7 +68,7 @@ export function scimRouter(deps: { orm: MikroORM; config: Config; logger: Logger
       encoding: 'utf-8',
     }),
   );
-  router.use(rejectNul());
+  router.use(guardInput());
   // A lookup's page, or the user a request on /Users/{id} reads first, travels with the door's message
   // (infra/db/prefetch.ts).
   const firstStatement = (ctx: Context) => {

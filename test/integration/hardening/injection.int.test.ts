@@ -25,6 +25,8 @@ export const HOSTILE = [
   'ｕｓｅｒＮａｍｅ',
   '\u202euserName',
   'user\u0000Name',
+  // a lone UTF-16 surrogate: JSON can spell it (\ud800), no text encoding can carry it
+  'user\ud800Name',
   'userName\u200b',
   'emails[type eq "work"]; drop table users',
   'urn:ietf:params:scim:schemas:core:2.0:User:userName; drop table users',
@@ -32,6 +34,9 @@ export const HOSTILE = [
   '../../etc/passwd',
   '%27%20or%201%3D1',
 ];
+
+/** Input no field can hold (U+0000, a lone surrogate): refused up front, wherever it is sent. */
+const unstorable = (p: string) => p.includes('\u0000') || !p.isWellFormed();
 
 let app: TestApp;
 let t: TestTenant;
@@ -88,6 +93,7 @@ describe('SCIM', () => {
     for (const p of HOSTILE) {
       const filter = `userName eq ${JSON.stringify(p)} or externalId co ${JSON.stringify(p)} or emails[value sw ${JSON.stringify(p)}]`;
       for (const res of [await scim('GET', `/Users${q({ filter })}`), await scim('POST', '/Users/.search', { filter })]) {
+        // (a lone surrogate spelled as a filter's \u escape only matches nothing: a filter value is never stored)
         if (p.includes('\u0000')) {
           // No stored text can hold U+0000 (PostgreSQL): refused up front instead of reaching the database.
           expectScimError(res, 400);
@@ -183,11 +189,65 @@ describe('SCIM', () => {
   }, 30_000);
 });
 
+describe('SCIM bodies no field can hold', () => {
+  // Found by probing: a lone surrogate reached PostgreSQL's JSON (the audit row) and failed the commit with a
+  // 500; a value nested a few thousand deep overflowed the PATCH coercion's stack; either one inside a Bulk
+  // request failed every operation with a 500. Each is now a 400 before anything runs, so nothing is written.
+  const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+  const deepArray = (depth: number) => `${'['.repeat(depth)}"x"${']'.repeat(depth)}`;
+  const patchText = (op: string) => `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[${op}]}`;
+
+  it('a lone surrogate, or nesting past the limit, is a 400 invalidValue in every kind of request, Bulk included', async () => {
+    const good = { method: 'POST', path: '/Users', bulkId: 'ok', data: { schemas: [CORE], userName: 'bulk-ok@inj.test' } };
+    const checks: Array<[string, Promise<HttpResponse>]> = [
+      ['create', scim('POST', '/Users', { schemas: [CORE], userName: 'sur\ud800@inj.test' })],
+      ['PATCH', scim('PATCH', `/Users/${userId}`, patchOp({ op: 'replace', path: 'displayName', value: 'bad \udc00' }))],
+      ['PUT', scim('PUT', `/Users/${userId}`, { schemas: [CORE], userName: 'victim@inj.test', externalId: 'victim', title: '\udbff' })],
+      ['group', scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: '\ud800' })],
+      ['a key', scim('PATCH', `/Users/${userId}`, patchOp({ op: 'add', value: { ['title\ud800']: 'x' } }))],
+      [
+        'PATCH title nested 40 deep',
+        scim('PATCH', `/Users/${userId}`, patchText(`{"op":"replace","path":"title","value":${deepArray(40)}}`)),
+      ],
+      [
+        'PATCH title nested 5000 deep',
+        scim('PATCH', `/Users/${userId}`, patchText(`{"op":"replace","path":"title","value":${deepArray(5000)}}`)),
+      ],
+      [
+        'Bulk with a lone surrogate',
+        scim('POST', '/Bulk', {
+          schemas: [BULK],
+          Operations: [
+            good,
+            { method: 'PATCH', path: `/Users/${userId}`, data: patchOp({ op: 'replace', path: 'displayName', value: '\udc00' }) },
+          ],
+        }),
+      ],
+      [
+        'Bulk nested 5000 deep',
+        scim(
+          'POST',
+          '/Bulk',
+          `{"schemas":["${BULK}"],"Operations":[${JSON.stringify(good)},{"method":"POST","path":"/Users","data":{"schemas":["${CORE}"],"userName":"d@inj.test","title":${deepArray(5000)}}}]}`,
+        ),
+      ],
+    ];
+    for (const [what, pending] of checks) {
+      const res = await pending;
+      expect({ what, status: res.status, scimType: res.json?.scimType }).toEqual({ what, status: 400, scimType: 'invalidValue' });
+      expectScimError(res, 400);
+      // the whole value is not echoed back
+      expect(res.text.length).toBeLessThan(1000);
+    }
+    // (afterAll: nothing was written, the Bulk request's good operation included)
+  }, 30_000);
+});
+
 describe('GraphQL', () => {
   it('hostile arguments are values (no match) or typed errors, never a 5xx', async () => {
     for (const p of HOSTILE) {
       const search = await gql('query($s: String) { users(first: 5, filter: { search: $s }) { totalCount } }', { s: p });
-      if (p.includes('\u0000')) {
+      if (unstorable(p)) {
         expect(search.status).toBe(400);
         expect(search.json.errors[0].extensions.code).toBe('BAD_REQUEST');
       } else {

@@ -582,7 +582,9 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** Coerces a non-empty value to the attribute's type where unambiguous; otherwise invalidValue. */
 function coerce(def: ScimAttributeDef, v: unknown, path: string): unknown {
   const fail = (): never => {
-    throw new ScimPatchError(`"${path}" expects a ${def.type}, got ${JSON.stringify(v)}`, 'invalidValue');
+    const got = JSON.stringify(v) ?? String(v);
+    // (an error names the value, not a copy of a megabyte of it)
+    throw new ScimPatchError(`"${path}" expects a ${def.type}, got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}`, 'invalidValue');
   };
   switch (def.type) {
     case 'boolean':

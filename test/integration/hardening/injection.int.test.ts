@@ -214,6 +214,10 @@ describe('SCIM bodies no field can hold', () => {
         scim('PATCH', `/Users/${userId}`, patchText(`{"op":"replace","path":"title","value":${deepArray(5000)}}`)),
       ],
       [
+        'PATCH title with a large object',
+        scim('PATCH', `/Users/${userId}`, patchOp({ op: 'replace', path: 'title', value: { a: 'x'.repeat(100_000) } })),
+      ],
+      [
         'Bulk with a lone surrogate',
         scim('POST', '/Bulk', {
           schemas: [BULK],

@@ -63,6 +63,9 @@ export interface ListParams {
   excludedAttributes?: string | string[];
 }
 
+/** No tenant has 2^31 resources: a page past this start is past any end. */
+const MAX_START_INDEX = 2_147_483_647;
+
 function int(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(v);
@@ -80,6 +83,8 @@ export function listParams(src: Record<string, unknown>): ListParams {
     throw new ScimError(400, 'sortOrder must be "ascending" or "descending"', 'invalidValue');
   // RFC 7644 §3.4.2.4: startIndex below 1 is interpreted as 1; a negative count as 0.
   const startIndex = Math.max(1, int('startIndex', src.startIndex) ?? 1);
+  // (PostgreSQL's offset is a bigint: a larger startIndex failed there with a 500)
+  if (startIndex > MAX_START_INDEX) throw new ScimError(400, `startIndex must be at most ${MAX_START_INDEX}`, 'invalidValue');
   const count = Math.min(MAX_PAGE_SIZE, Math.max(0, int('count', src.count) ?? DEFAULT_PAGE_SIZE));
   const cursor = src.cursor === undefined ? undefined : String(src.cursor);
   if (cursor !== undefined && src.startIndex !== undefined)

@@ -132,6 +132,12 @@ describe('index pagination', () => {
     expect(negative).toMatchObject({ itemsPerPage: 0, Resources: [], totalResults: N + added });
     expectScimError(await scim.get(`/Users${qs({ count: 'ten' })}`), 400, 'invalidValue');
     expectScimError(await scim.get(`/Users${qs({ startIndex: '1.5' })}`), 400, 'invalidValue');
+    // past PostgreSQL's bigint offset: a 400, not a 500 from the database (found by probing)
+    for (const startIndex of ['99999999999999999999', '9223372036854775808', '2147483648'])
+      for (const path of ['/Users', '/Groups']) expectScimError(await scim.get(`${path}${qs({ startIndex })}`), 400, 'invalidValue');
+    expectScimError(await scim.post('/Users/.search', { startIndex: 1e20, count: 1 }), 400, 'invalidValue');
+    const last = expectListResponse(await scim.get(`/Users${qs({ startIndex: 2147483647, count: 1 })}`));
+    expect(last).toMatchObject({ startIndex: 2147483647, itemsPerPage: 0, Resources: [] });
   });
 });
 

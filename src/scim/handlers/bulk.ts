@@ -98,7 +98,12 @@ function parsePath(path: string): { resource: Resource; id?: string } | null {
   const m = /^\/?(Users|Groups)(?:\/([^/?#]+))?\/?$/i.exec(path.trim());
   if (!m) return null;
   const resource: Resource = m[1].toLowerCase() === 'users' ? 'Users' : 'Groups';
-  return { resource, id: m[2] === undefined ? undefined : decodeURIComponent(m[2]) };
+  if (m[2] === undefined) return { resource };
+  try {
+    return { resource, id: decodeURIComponent(m[2]) };
+  } catch {
+    return null; // a malformed percent-escape: that operation's invalidPath, not the whole request's 500
+  }
 }
 
 function parseRequest(body: unknown): { operations: Operation[]; failOnErrors?: number } {

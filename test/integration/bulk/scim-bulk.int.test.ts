@@ -224,6 +224,8 @@ describe('errors', () => {
         { method: 'PATCH', path: '/Users', data: {} },
         { method: 'POST', path: '/Users', bulkId: 'x', data: user('x@bad.test') },
         { method: 'POST', path: '/Users', bulkId: 'x', data: user('x2@bad.test') },
+        // a malformed percent-escape in the id (it failed the whole request with a 500)
+        { method: 'DELETE', path: '/Users/%zz' },
       ]),
     );
     expect(
@@ -235,6 +237,7 @@ describe('errors', () => {
       ['400', 'invalidPath'],
       ['201', null],
       ['400', 'uniqueness'],
+      ['400', 'invalidPath'],
     ]);
     for (const body of [
       { Operations: [] },

@@ -21,7 +21,7 @@ import { createLoaders } from './loaders.js';
 import { RATE_LIMITED, extraTokens, rateLimitPlugin, requestTimeoutError } from './rate-limit.js';
 import { getSchema } from './schema.js';
 import { serviceUnavailableError, serviceUnavailablePlugin } from './unavailable.js';
-import { guardInput } from '../http/middleware/input-guard.js';
+import { guardInput, readingBody } from '../http/middleware/input-guard.js';
 import { DB_UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../infra/db/unavailable.js';
 
 export const GRAPHQL_BODY_LIMIT = '1mb';
@@ -239,7 +239,7 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
       edgeErrors,
       // Everything below, body reading included, answers within ROSTER_REQUEST_TIMEOUT_MS or fails with 503.
       requestDeadline(config.requestTimeoutMs, logger),
-      bodyParser({ enableTypes: ['json'], jsonLimit: GRAPHQL_BODY_LIMIT, encoding: 'utf-8' }),
+      readingBody(bodyParser({ enableTypes: ['json'], jsonLimit: GRAPHQL_BODY_LIMIT, encoding: 'utf-8' })),
       guardInput(),
       authenticate,
       apolloMiddleware,

@@ -4,6 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config/env.js';
 import { requestDeadline } from '../http/middleware/deadline.js';
+import { readingBody } from '../http/middleware/input-guard.js';
 import { isDatabaseUnavailable } from '../infra/db/unavailable.js';
 import { isTimeout } from '../infra/db/timeouts.js';
 import type { Logger } from '../infra/logger.js';
@@ -160,7 +161,7 @@ export function oauthRouter(deps: { orm: MikroORM; config: Config; logger: Logge
   const router = new Router({ prefix: '/oauth' });
   router.use(oauthErrors(logger));
   router.use(requestDeadline(config.requestTimeoutMs, logger));
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+  const form = readingBody(bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }));
   const caller = (ctx: Context) => ({
     hostSlug: slugFromHost(ctx.hostname, config.baseDomain),
     clientIp: ctx.ip,

@@ -4,7 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config/env.js';
 import { requestDeadline } from '../http/middleware/deadline.js';
-import { guardInput } from '../http/middleware/input-guard.js';
+import { guardInput, readingBody } from '../http/middleware/input-guard.js';
 import type { Logger } from '../infra/logger.js';
 import type { TenantGuess } from '../infra/orm/door-transaction.js';
 import { ScimError } from './errors.js';
@@ -61,12 +61,14 @@ export function scimRouter(deps: { orm: MikroORM; config: Config; logger: Logger
   // /Bulk: an oversized body is refused before it is read, naming maxPayloadSize.
   router.use('/Bulk', bulkPayloadLimit);
   router.use(
-    bodyParser({
-      enableTypes: ['json'],
-      extendTypes: { json: ['application/scim+json', 'application/json'] },
-      jsonLimit: SCIM_MAX_PAYLOAD_BYTES,
-      encoding: 'utf-8',
-    }),
+    readingBody(
+      bodyParser({
+        enableTypes: ['json'],
+        extendTypes: { json: ['application/scim+json', 'application/json'] },
+        jsonLimit: SCIM_MAX_PAYLOAD_BYTES,
+        encoding: 'utf-8',
+      }),
+    ),
   );
   router.use(guardInput());
   // A lookup's page, or the user a request on /Users/{id} reads first, travels with the door's message

@@ -13,6 +13,30 @@ export class UnacceptableInputError extends Error {
   }
 }
 
+/**
+ * The door's body parser, with its failures all client errors: a body that does not decompress (a
+ * `Content-Encoding` the bytes do not match) fails inside zlib with an error that carries no status, which
+ * each door's error shaper would otherwise answer with a 500. Failures after the body was read are not
+ * touched.
+ */
+export function readingBody(parser: Middleware): Middleware {
+  return async function readingBodyMiddleware(ctx, next) {
+    let read = false;
+    try {
+      await parser(ctx, () => {
+        read = true;
+        return next();
+      });
+    } catch (err) {
+      if (read || (err as { status?: number }).status !== undefined) throw err;
+      const reason = ctx.get('content-encoding')
+        ? `the body does not decompress as ${ctx.get('content-encoding')}`
+        : 'the body could not be read';
+      throw Object.assign(new Error(reason), { status: 400, expose: true });
+    }
+  };
+}
+
 /** Text PostgreSQL cannot store, or cannot store as JSON (every change's audit row is jsonb). */
 function textProblem(s: string): string | null {
   if (s.includes('\u0000')) return 'the request contains a NUL character (U+0000), which no field accepts';

@@ -5,6 +5,8 @@
  * search string), it is only ever a value: 200 with nothing matched. Very long strings and deeply nested
  * JSON are refused cleanly. Nothing changes, and the tables are all still there.
  */
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import { bearer, expectScimError, fingerprint, patchOp, request, SCIM_JSON, tenantSql, type HttpResponse } from './support.js';
 
@@ -245,6 +247,45 @@ describe('SCIM bodies no field can hold', () => {
     }
     // (afterAll: nothing was written, the Bulk request's good operation included)
   }, 30_000);
+});
+
+describe('compressed bodies', () => {
+  // A body that did not decompress was a 500 (the decompressor's error had no status); a good one is read.
+  it('a body that does not decompress is a 400 at both doors; one that does is read', async () => {
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const headers = { 'content-encoding': encoding };
+      const res = await request('POST', `${app.baseUrl}/scim/v2/Users`, {
+        headers: { ...bearer(t.scimToken), ...SCIM_JSON, ...headers },
+        body: 'garbage',
+      });
+      expectScimError(res, 400);
+      expect(res.json.scimType).toBe('invalidSyntax');
+      const g = await request('POST', `${app.baseUrl}/graphql`, { headers: { ...bearer(t.apiKey), ...headers }, body: 'garbage' });
+      expect({ status: g.status, code: g.json?.errors?.[0]?.extensions?.code }).toEqual({ status: 400, code: 'BAD_REQUEST' });
+    }
+    const search = gzipSync(JSON.stringify({ filter: 'userName eq "victim@inj.test"' }));
+    const found = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(`${app.baseUrl}/scim/v2/Users/.search`);
+      const req = http.request(
+        {
+          hostname: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: { ...bearer(t.scimToken), ...SCIM_JSON, 'content-encoding': 'gzip', 'content-length': String(search.length) },
+        },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.on('error', reject);
+      req.end(search);
+    });
+    expect(found.status).toBe(200);
+    expect(JSON.parse(found.body).totalResults).toBe(1);
+  });
 });
 
 describe('GraphQL', () => {

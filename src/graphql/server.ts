@@ -4,6 +4,7 @@ import { koaMiddleware } from '@as-integrations/koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Middleware } from 'koa';
+import { GraphQLError, OperationTypeNode, type ValidationRule } from 'graphql';
 import type { Config } from '../config/env.js';
 import type { Deadline } from '../kernel/deadline.js';
 import { Permission, type TenantScope } from '../kernel/scope.js';
@@ -37,6 +38,20 @@ function graphqlError(
   ctx.type = 'application/json';
   ctx.body = { errors: [{ message, extensions: { code, ...extensions } }] };
 }
+
+/**
+ * The schema has no subscription type (changes go out as webhooks). graphql-js's validation lets a
+ * subscription through and its execution then fails with an error Apollo reports as internal: refuse it
+ * at validation instead (400 GRAPHQL_VALIDATION_FAILED).
+ */
+const noSubscriptions: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === OperationTypeNode.SUBSCRIPTION && !context.getSchema().getSubscriptionType())
+      context.reportError(
+        new GraphQLError('subscriptions are not offered by this API; subscribe to webhooks for changes', { nodes: node }),
+      );
+  },
+});
 
 export interface GraphqlDoor {
   middleware: Middleware[];
@@ -83,6 +98,7 @@ export async function createGraphqlDoor(deps: { orm: MikroORM; config: Config; l
     ],
     // Bounds parsing (and so validation) of hostile documents before anything else looks at them.
     parseOptions: { maxTokens: config.graphqlMaxTokens },
+    validationRules: [noSubscriptions],
   });
   await apollo.start();
 

@@ -55,3 +55,23 @@ it('refuses a document of more lexical tokens than the limit at parsing (400 GRA
   expect(res.json.errors[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
   expect(res.json.errors[0].message).toMatch(/tokens/);
 });
+
+it('refuses more than 100 ids in nodes(ids:) with INVALID_INPUT instead of answering the first 100', async () => {
+  const query = 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }';
+  const viewer = (await graphqlRaw(app.baseUrl, t.apiKey, '{ viewer { id } }')).json.data.viewer.id;
+  const ok = await graphqlRaw(app.baseUrl, t.apiKey, query, { ids: Array(100).fill(viewer) });
+  expect(ok.json.data.nodes).toHaveLength(100);
+  const refused = await graphqlRaw(app.baseUrl, t.apiKey, query, { ids: Array(101).fill(viewer) });
+  expect(refused.json.errors[0].extensions).toMatchObject({ code: 'INVALID_INPUT' });
+  expect(refused.json.errors[0].message).toMatch(/at most 100/);
+  expect(refused.json.data).toBeNull();
+});
+
+it('answers a subscription, which the API does not offer, with a validation error (400), not an internal one', async () => {
+  for (const query of ['subscription { __typename }', 'subscription S { users { totalCount } }']) {
+    const res = await graphqlRaw(app.baseUrl, t.apiKey, query);
+    expect(res.status).toBe(400);
+    expect(res.json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(res.json.errors[0].message).toMatch(/subscriptions/i);
+  }
+});

@@ -115,9 +115,13 @@ export async function replaceUserCore(call: ScimCall): Promise<ScimReply> {
   const { user: current, rel } = await load(call.scim, call.id);
   checkIfMatchHeader(call.ifMatch, userEtag(current, rel));
   const us = await userSchemas(scope, tenantSlug);
-  const rep = normaliseUserBody(requireJsonObject(call.body), us.schemas);
+  const body = requireJsonObject(call.body);
+  const rep = normaliseUserBody(body, us.schemas);
   const { command, roles } = toUserCommand(rep, us.customUrn);
   if (!command.userName) throw new ScimError(400, 'userName is required: PUT replaces the whole user', 'invalidValue');
+  // externalId is the IdP's anchor, which manager references resolve against. Okta's PUT (O1) leaves it out:
+  // omitted, it is not asserted (RFC 7644 §3.5.1) and stays; given as null or "", it is cleared.
+  if (!Object.keys(body).some((k) => k.toLowerCase() === 'externalid')) delete command.externalId;
   const user = await updateUser(scope, current.id, command, { replaceCustom: true });
   if (roles !== undefined) await setRolesOfUser(scope, user.id, roles, { replace: true });
   const [out] = await render(call.scim, [user], us);

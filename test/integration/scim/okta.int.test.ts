@@ -384,6 +384,37 @@ describe('Okta App Integration Wizard app (PUT only)', () => {
     expect((await userState(t, userId))!.roles.map((r) => r.scimId)).toEqual([groupId]);
   });
 
+  it("Okta's documented PUT, which leaves externalId out, keeps the user's externalId; a null one clears it", async () => {
+    // The anchor manager references resolve against (product.md): a PUT that does not assert it leaves it be
+    // (RFC 7644 §3.5.1 lets a service take an omitted attribute as not asserted). It was cleared, and a
+    // report created afterwards naming this user by externalId stayed pending for good (found by replaying O1).
+    const boss = await scim.post('/Users', oktaUser('aiw.boss@okta.local', 'Aiw', 'Boss', '00uAIWBOSS'));
+    expectStatus(boss, 201);
+    const put = await scim.put(`/Users/${boss.body.id}`, {
+      schemas: [USER_SCHEMA],
+      id: boss.body.id,
+      userName: 'aiw.boss@okta.local',
+      name: { givenName: 'Another', middleName: 'Excited', familyName: 'Boss' },
+      emails: [{ primary: true, value: 'aiw.boss@okta.local', type: 'work', display: 'aiw.boss@okta.local' }],
+      active: true,
+      groups: [],
+      meta: { resourceType: 'User' },
+    });
+    expectStatus(put, 200);
+    expect(put.body.externalId).toBe('00uAIWBOSS');
+    const report = await scim.post('/Users', {
+      ...oktaUser('aiw.report@okta.local', 'Aiw', 'Report', '00uAIWREPORT'),
+      schemas: [USER_SCHEMA, ENTERPRISE],
+      [ENTERPRISE]: { manager: { value: '00uAIWBOSS' } },
+    });
+    expectStatus(report, 201);
+    expect(report.body[ENTERPRISE].manager.value).toBe(boss.body.id);
+    // asserted as null: cleared
+    const cleared = await scim.put(`/Users/${boss.body.id}`, { ...put.body, externalId: null });
+    expectStatus(cleared, 200);
+    expect(cleared.body.externalId).toBeUndefined();
+  });
+
   it('PUT with active:false deactivates (memberships kept), PUT with active:true reactivates', async () => {
     const current = await scim.get(`/Users/${userId}`);
     const off = await scim.put(`/Users/${userId}`, { ...current.body, active: false });

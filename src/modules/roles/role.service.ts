@@ -165,13 +165,21 @@ export async function changeMembers(
   return { added, removed };
 }
 
+/**
+ * A membership change as its audit entry (and webhook event) records it: the counts, and who left (before)
+ * and who joined (after), so that an access review can tell when someone gained or lost a role.
+ */
+const membersChanged = (added: readonly string[], removed: readonly string[]) => ({
+  members: { before: { removed: removed.length, userIds: [...removed] }, after: { added: added.length, userIds: [...added] } },
+});
+
 async function applyMemberChange(scope: TenantScope, role: Role, change: MemberChange): Promise<{ added: number; removed: number }> {
   const add = parseInput(MemberIds, change.add ?? []);
   const remove = parseInput(MemberIds, change.remove ?? []);
   const replace = change.replace === undefined ? undefined : parseInput(MemberIds, change.replace);
   await assertUsersExist(scope, [...add, ...(replace ?? [])]);
-  let added = 0;
-  let removed = 0;
+  const added: string[] = [];
+  const removed: string[] = [];
   const em = scope.em;
   if (change.removeAll || replace) {
     const keep = replace ?? [];
@@ -179,7 +187,7 @@ async function applyMemberChange(scope: TenantScope, role: Role, change: MemberC
       `delete from role_members where tenant_id = ? and role_id = ? and user_id not in ${UUID_LIST} returning user_id`,
       [scope.tenantId, role.id, jsonList(keep)],
     );
-    removed += res.length;
+    removed.push(...res.map((r) => r.user_id));
   }
   const toAdd = [...add, ...(replace ?? [])];
   if (toAdd.length > 0) {
@@ -189,7 +197,7 @@ async function applyMemberChange(scope: TenantScope, role: Role, change: MemberC
        on conflict do nothing returning user_id`,
       [scope.tenantId, role.id, scope.tenantId, jsonList([...new Set(toAdd)])],
     );
-    added += res.length;
+    added.push(...res.map((r) => r.user_id));
   }
   const validRemove = remove.filter(isUuid);
   if (validRemove.length > 0) {
@@ -197,17 +205,16 @@ async function applyMemberChange(scope: TenantScope, role: Role, change: MemberC
       `delete from role_members where tenant_id = ? and role_id = ? and user_id = any(${UUID_ARRAY}) returning user_id`,
       [scope.tenantId, role.id, jsonList(validRemove)],
     );
-    removed += res.length;
+    removed.push(...res.map((r) => r.user_id));
   }
-  if (added + removed > 0) {
+  if (added.length + removed.length > 0)
     await recordAudit(scope, {
       action: 'role.members_changed',
       targetType: 'role',
       targetId: role.id,
-      changes: { members: { before: { removed }, after: { added } } },
+      changes: membersChanged(added, removed),
     });
-  }
-  return { added, removed };
+  return { added: added.length, removed: removed.length };
 }
 
 async function assertUsersExist(scope: TenantScope, ids: string[]): Promise<void> {
@@ -314,7 +321,7 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
         action: 'role.members_changed',
         targetType: 'role',
         targetId: r.role_id,
-        changes: { members: { before: { removed: 1 }, after: { added: 0 } } },
+        changes: membersChanged([], [userId]),
       });
     touched.push(...removed.map((r) => r.role_id));
   }
@@ -329,7 +336,7 @@ export async function setRolesOfUser(scope: TenantScope, userId: string, names: 
         action: 'role.members_changed',
         targetType: 'role',
         targetId: r.role_id,
-        changes: { members: { before: { removed: 0 }, after: { added: 1 } } },
+        changes: membersChanged([userId], []),
       });
     touched.push(...added.map((r) => r.role_id));
   }

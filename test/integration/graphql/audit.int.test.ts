@@ -187,9 +187,14 @@ describe('every mutation records who, which door, what, the changed fields and a
     events = await eventsOf(() => t.gql(UpdateRoleFullDocument, { id: roleId, input: { displayName: 'Audited Role' } }, bot));
     expectOne(events, 'role.updated', 'role', roleId, { displayName: { before: 'Audit Role', after: 'Audited Role' } });
     events = await eventsOf(() => t.gql(AssignRoleFullDocument, { roleId, userIds: [user.id, mgr.id] }, bot));
-    expectOne(events, 'role.members_changed', 'role', roleId, { members: { before: { removed: 0 }, after: { added: 2 } } });
+    expectOne(events, 'role.members_changed', 'role', roleId, {
+      members: { before: { removed: 0, userIds: [] }, after: { added: 2, userIds: expect.arrayContaining([user.scimId, mgr.scimId]) } },
+    });
     events = await eventsOf(() => t.gql(UnassignRoleFullDocument, { roleId, userIds: [mgr.id] }, bot));
-    expectOne(events, 'role.members_changed', 'role', roleId, { members: { before: { removed: 1 }, after: { added: 0 } } });
+    // who joined and who left, not only how many (an access review asks when someone gained a role)
+    expectOne(events, 'role.members_changed', 'role', roleId, {
+      members: { before: { removed: 1, userIds: [mgr.scimId] }, after: { added: 0, userIds: [] } },
+    });
     // A no-op changes nothing and records nothing.
     expect(await eventsOf(() => t.gql(AssignRoleFullDocument, { roleId, userIds: [user.id] }, bot))).toEqual([]);
     events = await eventsOf(() => t.gql(DeleteRoleFullDocument, { id: roleId }, bot));

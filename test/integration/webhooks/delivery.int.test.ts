@@ -136,7 +136,7 @@ describe('events from both doors', () => {
       object: 'role',
       id: group.body.id,
       nodeId: expect.any(String),
-      changes: { members: { before: { removed: 0 }, after: { added: 1 } } },
+      changes: { members: { before: { removed: 0, userIds: [] }, after: { added: 1, userIds: [ada.scimId] } } },
     });
 
     // The event id is the audit event's: the audit trail and the webhook log tell the same story.

@@ -12,6 +12,8 @@ const NAMED = { teams: 'name', roles: 'display_name' } as const;
  * nothing, and since the select in the same statement still sees the snapshot from before that commit,
  * the row is read again.
  *
+ * Its times are milliseconds, as every time a client sees (TOUCHED_AT in sql.ts).
+ *
  * `alongside`: a scalar sub-select the caller needs anyway (e.g. the manager a create names), answered in the
  * same statement (one round trip instead of two) as `alongside`.
  */
@@ -24,7 +26,8 @@ export async function findOrCreateByName(
 ): Promise<{ id: string; created: boolean; name: string; alongside?: unknown }> {
   const column = NAMED[table];
   const ins = `ins as (
-       insert into ${table} (id, tenant_id, ${column}) values (?, ?, ?)
+       insert into ${table} (id, tenant_id, ${column}, created_at, updated_at)
+       values (?, ?, ?, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
        on conflict (tenant_id, lower(${column})) do nothing
        returning id, true as created, ${column} as name)`;
   const found = `select id, created, name from ins

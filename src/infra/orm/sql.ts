@@ -4,6 +4,14 @@ import { DEFERRED_MARK } from '../db/lazy-begin.js';
 import { PREPARED_MARK } from '../db/prepared.js';
 
 /**
+ * `updated_at` for a change written in SQL to a row whose time a client sees (meta.lastModified, GraphQL):
+ * milliseconds, as the ORM writes JavaScript dates and as the representations show them, so that a filter
+ * on the shown value finds the row (`eq`) and an incremental poller's `gt` does not find it again; and never
+ * before the row's own time (`now()` is the transaction's start, which can precede a created_at just taken).
+ */
+export const TOUCHED_AT = `greatest(updated_at, date_trunc('milliseconds', clock_timestamp()))`;
+
+/**
  * The ORM expands an array parameter into a list of placeholders, so lists travel as one JSON parameter
  * instead, unpacked in SQL: `col in ${UUID_LIST}` with `jsonList(ids)`. Works for empty lists too.
  */

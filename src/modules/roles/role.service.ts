@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UUID_ARRAY, UUID_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
+import { TOUCHED_AT, UUID_ARRAY, UUID_LIST, jsonList, prepared } from '../../infra/orm/sql.js';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
@@ -296,7 +296,7 @@ export const touchRolesOfMember = (scope: TenantScope, userId: string): Promise<
 async function touch(scope: TenantScope, which: string, params: unknown[]): Promise<void> {
   const rows = await scope.em.execute<Record<string, unknown>[]>(
     `with locked as (select id from roles where tenant_id = ? and ${which} order by id for no key update)
-     update roles r set version = r.version + 1, updated_at = now() from locked
+     update roles r set version = r.version + 1, updated_at = ${TOUCHED_AT} from locked
       where r.tenant_id = ? and r.id = locked.id returning r.*`,
     [scope.tenantId, ...params, scope.tenantId],
   );

@@ -5,6 +5,7 @@ import type { TenantScope } from '../../kernel/scope.js';
 import { parseInput } from '../../kernel/validate.js';
 import { translatingDbErrors } from '../../infra/orm/db-errors.js';
 import { findOrCreateByName } from '../../infra/orm/find-or-create.js';
+import { TOUCHED_AT } from '../../infra/orm/sql.js';
 import { diff, recordAudit } from '../audit/audit.service.js';
 import { Team } from './team.entity.js';
 
@@ -122,11 +123,11 @@ async function assertNoTeamCycle(scope: TenantScope, teamId: string, newParentId
 export async function deleteTeam(scope: TenantScope, id: string): Promise<void> {
   const team = await requireTeam(scope, id, 'id');
   await scope.em.execute(
-    `update teams set parent_id = ?, version = version + 1, updated_at = now() where tenant_id = ? and parent_id = ?`,
+    `update teams set parent_id = ?, version = version + 1, updated_at = ${TOUCHED_AT} where tenant_id = ? and parent_id = ?`,
     [team.parentId, scope.tenantId, team.id],
   );
   const members = await scope.em.execute<Array<{ id: string }>>(
-    `update users set team_id = null, version = version + 1, updated_at = now() where tenant_id = ? and team_id = ? returning id`,
+    `update users set team_id = null, version = version + 1, updated_at = ${TOUCHED_AT} where tenant_id = ? and team_id = ? returning id`,
     [scope.tenantId, team.id],
   );
   for (const m of members)

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
-import { TEXT_LIST, deferredWrite, jsonList, prepared } from '../../infra/orm/sql.js';
+import { TEXT_LIST, TOUCHED_AT, deferredWrite, jsonList, prepared } from '../../infra/orm/sql.js';
 import { displayNameSql } from './user.queries.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
@@ -267,14 +267,14 @@ async function backfill(scope: TenantScope, user: User, refs: string[], opts: { 
         `with org_lock as materialized (
            select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?::text, 0))
             where exists (select 1 from users where ${pending}))
-         update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = now()
+         update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = ${TOUCHED_AT}
           where ${pending} and (select count(*) from org_lock) >= 0
           returning id`,
         [scope.tenantId, scope.tenantId, jsonList(keys), user.id, user.id, scope.tenantId, jsonList(keys), user.id],
       )
     : await prepared<{ id: string }>(
         scope.em,
-        `update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = now()
+        `update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = ${TOUCHED_AT}
           where ${pending}
           returning id`,
         [user.id, scope.tenantId, jsonList(keys), user.id],
@@ -430,7 +430,7 @@ export async function deleteUser(scope: TenantScope, id: string, opts: { expecte
     );
   }
   const reports = await scope.em.execute<Array<{ id: string }>>(
-    `update users set manager_id = null, manager_ref = ?, version = version + 1, updated_at = now() where tenant_id = ? and manager_id = ? returning id`,
+    `update users set manager_id = null, manager_ref = ?, version = version + 1, updated_at = ${TOUCHED_AT} where tenant_id = ? and manager_id = ? returning id`,
     [user.externalId, scope.tenantId, user.id],
   );
   for (const r of reports) {

@@ -287,6 +287,27 @@ describe('group filters against real rows', () => {
     expect(list.Resources.map((r) => r.displayName).sort()).toEqual(expected.slice().sort());
     expect(list.totalResults).toBe(expected.length);
   });
+
+  it('a group finds itself by the meta.lastModified it shows, and is not later than it; lastModified is never before created', async () => {
+    // Member changes moved lastModified with the database's microseconds, while meta shows milliseconds: an
+    // incremental poller's `gt <last seen>` found the same group again, `eq` never found it, and a group created
+    // with members showed a lastModified before its created (found by probing).
+    // (and a group created from a user's side: an Entra app role)
+    const viaRoles = await scim.post('/Users', {
+      schemas: [USER_SCHEMA],
+      userName: 'role-holder@lastmod.test',
+      roles: [{ value: 'LastMod Role' }],
+    });
+    expect(viaRoles.status).toBe(201);
+    const list = expectListResponse(await scim.get(`/Groups${qs({ excludedAttributes: 'members' })}`));
+    expect(list.totalResults).toBe(4);
+    for (const g of list.Resources as Array<{ id: string; meta: { created: string; lastModified: string } }>) {
+      expect(Date.parse(g.meta.lastModified)).toBeGreaterThanOrEqual(Date.parse(g.meta.created));
+      const at = (op: string) => `id eq "${g.id}" and meta.lastModified ${op} "${g.meta.lastModified}"`;
+      expect(expectListResponse(await scim.get(`/Groups${qs({ filter: at('eq') })}`)).totalResults).toBe(1);
+      expect(expectListResponse(await scim.get(`/Groups${qs({ filter: at('gt') })}`)).totalResults).toBe(0);
+    }
+  });
 });
 
 const INVALID: Array<[string, string]> = [

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DomainError, ErrorCode, notFound } from '../../kernel/errors.js';
 import { uuidv7 } from '../../kernel/ids.js';
 import type { TenantScope } from '../../kernel/scope.js';
+import { parseDateTime } from '../../kernel/datetime.js';
 import { parseInput } from '../../kernel/validate.js';
 import { translatingDbErrors } from '../../infra/orm/db-errors.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -146,9 +147,13 @@ function coerce(attr: CustomAttribute, v: unknown, path: string): Scalar {
       if (typeof n !== 'number' || !Number.isFinite(n)) throw bad();
       return n;
     }
-    case 'dateTime':
-      if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw bad();
-      return new Date(v).toISOString();
+    case 'dateTime': {
+      // Strict: Date.parse rolled 2020-02-30 over to March 1 and took years 0 and below, values a filter on
+      // the attribute then refused, so the users holding them never matched one.
+      const dt = typeof v === 'string' ? parseDateTime(v.trim()) : undefined;
+      if (!dt) throw bad();
+      return new Date(dt.epochMs).toISOString();
+    }
   }
 }
 

@@ -215,7 +215,8 @@ export async function bulkHandler(ctx: ScimContext): Promise<void> {
     results.set(op.index, result);
     if (result.response) {
       errors += 1;
-      if (op.bulkId) failedBulkIds.add(op.bulkId);
+      // (an operation refused for reusing a bulkId does not fail the operation the bulkId names)
+      if (op.bulkId && byBulkId.get(op.bulkId) === op) failedBulkIds.add(op.bulkId);
     }
   };
   const fail = (op: Operation, err: ScimError, location?: string) => {
@@ -229,12 +230,14 @@ export async function bulkHandler(ctx: ScimContext): Promise<void> {
     });
   };
 
+  // Only a POST creates what a reference stands for (RFC 7644 §3.7.2): another operation's bulkId names nothing to wait for.
+  const referable = (ref: string) => byBulkId.get(ref)?.method === 'POST';
   const circular = new Set<Operation>();
   while (pending.length > 0 && (failOnErrors === undefined || errors < failOnErrors)) {
     // The first operation (in request order) whose references are all settled. When there is none, the
     // operations still waiting are in, or behind, a reference cycle: the members of cycles fail, and
     // then those behind them (their reference failed).
-    const settled = (ref: string) => created.has(ref) || failedBulkIds.has(ref) || !byBulkId.has(ref);
+    const settled = (ref: string) => created.has(ref) || failedBulkIds.has(ref) || !referable(ref);
     let i = pending.findIndex((op) => op.invalid || circular.has(op) || [...op.refs].every(settled));
     if (i < 0) {
       const cyclic = inCycles(pending, byBulkId);
@@ -257,9 +260,11 @@ export async function bulkHandler(ctx: ScimContext): Promise<void> {
       fail(op, op.invalid);
       continue;
     }
-    const unknown = [...op.refs].find((r) => !byBulkId.has(r));
+    const unknown = [...op.refs].find((r) => !referable(r));
     if (unknown !== undefined) {
-      fail(op, new ScimError(400, `bulkId:${unknown} names no operation of this request`, 'invalidValue'));
+      const named = byBulkId.get(unknown);
+      const why = named ? `names a ${named.method}; only the bulkId of a POST can be referenced` : 'names no operation of this request';
+      fail(op, new ScimError(400, `bulkId:${unknown} ${why}`, 'invalidValue'));
       continue;
     }
     const failedRef = [...op.refs].find((r) => failedBulkIds.has(r));

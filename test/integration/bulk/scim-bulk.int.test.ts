@@ -1,6 +1,6 @@
 // POST /scim/v2/Bulk (RFC 7644 §3.7): bulkId references (also forward ones), failOnErrors, per-operation
 // results, versions, and the advertised limits.
-import { ENTERPRISE, PATCH_OP, scimClient, type ScimClient } from '../../setup/scim-client.js';
+import { ENTERPRISE, PATCH_OP, patchOp, scimClient, type ScimClient } from '../../setup/scim-client.js';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
 import { tenantSql } from './support.js';
 
@@ -226,6 +226,9 @@ describe('errors', () => {
         { method: 'POST', path: '/Users', bulkId: 'x', data: user('x2@bad.test') },
         // a malformed percent-escape in the id (it failed the whole request with a 500)
         { method: 'DELETE', path: '/Users/%zz' },
+        // a reference to a PATCH's bulkId (it was called a circular reference, 409)
+        { method: 'PATCH', path: '/Users/bulkId:x', bulkId: 'p', data: patchOp({ op: 'replace', path: 'title', value: 'T' }) },
+        { method: 'DELETE', path: '/Users/bulkId:p' },
       ]),
     );
     expect(
@@ -238,7 +241,11 @@ describe('errors', () => {
       ['201', null],
       ['400', 'uniqueness'],
       ['400', 'invalidPath'],
+      // (its bulkId x is the earlier POST's: the duplicate refused above does not fail it)
+      ['204', null],
+      ['400', 'invalidValue'],
     ]);
+    expect(res.body.Operations[8].response.detail).toMatch(/bulkId:p names a PATCH; only the bulkId of a POST/);
     for (const body of [
       { Operations: [] },
       { schemas: [BULK_REQUEST] },

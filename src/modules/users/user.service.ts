@@ -155,6 +155,13 @@ async function resolveManagerRef(scope: TenantScope, ref: string): Promise<Manag
   return rows[0]?.manager ?? null;
 }
 
+/** The same, its values inlined (a simple-protocol statement: a write owed travels in its message). */
+async function resolveManagerRefInline(scope: TenantScope, ref: string): Promise<ManagerRead> {
+  const lookup = managerRefLookup(scope, ref);
+  const rows = await scope.em.execute<Array<{ manager: ManagerRead }>>(`select (${lookup.sql}) as manager`, lookup.params);
+  return rows[0]?.manager ?? null;
+}
+
 /**
  * The names a create read anyway (its team's, by the department upsert or the team lookup; its manager's, by
  * the manager lookup), so that the new user's representation needs no read of its relations.
@@ -164,33 +171,68 @@ export interface NamesRead {
   managerName?: string;
 }
 
+const ORG_LOCK = `pg_advisory_xact_lock(hashtextextended('roster.org:' || ?::text, 0))`;
+
 /** Serialises reporting-line changes within a tenant, so two concurrent changes cannot each pass the cycle check. */
 async function lockOrg(scope: TenantScope): Promise<void> {
-  await prepared(scope.em, `select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?::text, 0))`, [scope.tenantId]);
+  await prepared(scope.em, `select ${ORG_LOCK}`, [scope.tenantId]);
 }
 
 /**
  * A pending manager reference and the arrival of the user it names, serialised. A report created while its
  * manager's create is in flight cannot see the manager's uncommitted row, and the manager's backfill cannot
- * see the report's: both would commit and the link would be lost. So a user's arrival (its id and
- * externalId) takes a transaction-level lock per key before its backfill reads, and a reference found
- * pending takes the lock of its key and looks again. Whichever comes second waits for the first to commit
- * and then sees it. Keyed per tenant and reference: creates that name existing managers take none of these,
- * and arrivals of different users do not queue on each other.
+ * see the report's: both would commit and the link would be lost. So:
+ * - a user's arrival (a create; an externalId set) takes a shared lock on its keys' buckets before its
+ *   backfill reads: arrivals do not wait for each other;
+ * - whatever leaves a reference pending (a create or a change naming a manager not found; a deletion, which
+ *   leaves its reports pending on its externalId) takes the exclusive lock of the reference's bucket and then
+ *   looks (again).
+ * Whichever comes second waits for the first to commit, and its next statement sees it. A key is the
+ * reference (an externalId, or an id a client chose), in one of REF_BUCKETS buckets per tenant, which bounds
+ * the locks one transaction holds (a SCIM Bulk of 1,000 creates); two references sharing a bucket only wait
+ * for each other when one of them is pending. The locks of one statement are taken in key order, and the
+ * org lock always after them: every path takes them in that order.
  */
-const MANAGER_REF_LOCK = `select count(pg_advisory_xact_lock(hashtextextended('roster.manager-ref:' || ?::text || ':' || k, 0)))
-   from (select distinct jsonb_array_elements_text(?::jsonb) as k order by 1) keys`;
+const REF_BUCKETS = 256;
+export interface RefLock {
+  ref: string;
+  exclusive: boolean;
+}
+const REF_LOCKS = `select count(case when l.exclusive then pg_advisory_xact_lock(l.key) else pg_advisory_xact_lock_shared(l.key) end) as n
+   from (select hashtextextended('roster.manager-ref:' || ?::text || ':' || (hashtext(x.ref) & ${REF_BUCKETS - 1})::text, 0) as key,
+                bool_or(x.exclusive) as exclusive
+           from jsonb_to_recordset(?::jsonb) as x(ref text, exclusive boolean) group by 1 order by 1) l`;
 
-/** The arrival's locks (its id and externalId), sent with its next statement: no round trip of its own. */
-function lockArrival(scope: TenantScope, user: User): Promise<void> {
-  return deferredWrite(scope.em, MANAGER_REF_LOCK, [scope.tenantId, jsonList([user.id, user.externalId].filter(Boolean))]);
+const refLocks = (locks: RefLock[]) => jsonList(locks.filter((l) => l.ref));
+
+/** The bucket locks, then the org lock: one statement (a manager change, an externalId change, a deletion). */
+async function lockRefsThenOrg(scope: TenantScope, locks: RefLock[]): Promise<void> {
+  if (!locks.some((l) => l.ref)) return lockOrg(scope);
+  await prepared(scope.em, `with l as materialized (${REF_LOCKS}) select ${ORG_LOCK} from l`, [
+    scope.tenantId,
+    refLocks(locks),
+    scope.tenantId,
+  ]);
+}
+
+/** A create's own keys as an arrival: its externalId, and its id where the client chose it. */
+const arrivalOf = (cmd: { id?: string | null; externalId?: string | null }): RefLock[] =>
+  [cmd.externalId, cmd.id].filter((k): k is string => !!k).map((ref) => ({ ref, exclusive: false }));
+
+/** The bucket locks, sent with the transaction's next statement: no round trip of their own. */
+function lockRefsAhead(scope: TenantScope, locks: RefLock[]): Promise<void> {
+  if (!locks.some((l) => l.ref)) return Promise.resolve();
+  return deferredWrite(scope.em, REF_LOCKS, [scope.tenantId, refLocks(locks)]);
 }
 
 async function applyFields(
   scope: TenantScope,
   user: User,
   cmd: UpdateUserCommand & Record<string, unknown>,
-  opts: UpdateOptions,
+  opts: UpdateOptions & {
+    /** A create: its own keys as an arrival (arrivalOf). An update took its locks before the org lock instead. */
+    arrival?: RefLock[];
+  },
 ): Promise<{ managerSet: boolean; names: NamesRead }> {
   const names: NamesRead = {};
   const target = user as unknown as Record<string, unknown>;
@@ -227,10 +269,11 @@ async function applyFields(
       user.managerRef = null;
     } else {
       let manager = managerRead !== undefined ? managerRead : await resolveManagerRef(scope, cmd.manager);
-      if (!manager) {
-        // Pending, unless that user is arriving right now: wait for its arrival, if any, and look again (MANAGER_REF_LOCK).
-        await prepared(scope.em, MANAGER_REF_LOCK, [scope.tenantId, jsonList([cmd.manager])]);
-        manager = await resolveManagerRef(scope, cmd.manager);
+      if (!manager && opts.arrival) {
+        // Pending, unless that user is arriving right now: wait for its arrival, if any, and look again (REF_LOCKS),
+        // the lock and the look in one message. With the create's own keys, so that their order is the key order.
+        await lockRefsAhead(scope, [{ ref: cmd.manager, exclusive: true }, ...opts.arrival]);
+        manager = await resolveManagerRefInline(scope, cmd.manager);
       }
       const managerId = manager?.id ?? null;
       names.managerName = manager?.name;
@@ -319,8 +362,10 @@ export async function createUserReadingNames(scope: TenantScope, input: CreateUs
     updatedAt: now,
     deactivatedAt: cmd.active === false ? now : null,
   });
-  const { managerSet, names } = await applyFields(scope, user, cmd, {});
-  await lockArrival(scope, user);
+  const arrival = arrivalOf(cmd);
+  const { managerSet, names } = await applyFields(scope, user, cmd, { arrival });
+  // Its keys as an arrival (REF_LOCKS), ahead of its insert in the same message.
+  await lockRefsAhead(scope, arrival);
   await translatingDbErrors(() => scope.em.flush());
   const linked = await backfill(scope, user, [user.id, user.externalId ?? ''], { lockOrgFirst: managerSet });
   // A brand-new user has no reports but the ones just backfilled; only then can its manager close a cycle.
@@ -373,10 +418,15 @@ export async function updateUserReadingNames(
   // deadlocks concurrent manager changes (A→B locks A then waits for the org lock, while B→A holds the
   // org lock and its foreign-key check on A waits for A's row lock). A change of externalId may link
   // pending reports (backfill), which takes the org lock too.
-  const orgLocked =
-    (cmd.manager !== undefined && cmd.manager !== null) ||
-    (cmd.externalId !== undefined && (cmd.externalId || null) !== ((await getUser(scope, id))?.externalId ?? null));
-  if (orgLocked) await lockOrg(scope);
+  // A manager named, which may be pending, and a new externalId, which is an arrival, take their reference
+  // locks first (REF_LOCKS: the same order as a create's).
+  const newExternalId = cmd.externalId !== undefined && (cmd.externalId || null) !== ((await getUser(scope, id))?.externalId ?? null);
+  const orgLocked = (cmd.manager !== undefined && cmd.manager !== null) || newExternalId;
+  if (orgLocked)
+    await lockRefsThenOrg(scope, [
+      { ref: cmd.manager ?? '', exclusive: true },
+      { ref: newExternalId ? (cmd.externalId ?? '') : '', exclusive: false },
+    ]);
   const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
     throw new DomainError(
@@ -393,8 +443,6 @@ export async function updateUserReadingNames(
   for (const k of AUDITED as string[])
     if (!(k in changes)) (user as unknown as Record<string, unknown>)[k] = (before as Record<string, unknown>)[k];
   if (Object.keys(changes).length === 0) return { user, names };
-  // A new externalId is an arrival for the references that name it (MANAGER_REF_LOCK).
-  if (changes.externalId && user.externalId) await lockArrival(scope, user);
   await translatingDbErrors(() => scope.em.flush());
   let linked: string[] = [];
   // A changed externalId took the org lock above (orgLocked): its backfill links reports under it.
@@ -419,8 +467,9 @@ export const reactivateUser = (scope: TenantScope, id: string) => updateUser(sco
  * so re-provisioning the same person links them again.
  */
 export async function deleteUser(scope: TenantScope, id: string, opts: { expectedVersion?: number } = {}): Promise<void> {
-  // Lock order, as in updateUser: the org lock (the reports are unlinked below), then the user's row.
-  await lockOrg(scope);
+  // Lock order, as in updateUser: its reports' reference (they are left pending on its externalId, REF_LOCKS),
+  // the org lock (the reports are unlinked below), then the user's row.
+  await lockRefsThenOrg(scope, [{ ref: (await getUser(scope, id))?.externalId ?? '', exclusive: true }]);
   const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
     throw new DomainError(

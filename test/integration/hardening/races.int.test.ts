@@ -313,6 +313,39 @@ describe('a create or a delete, while a manager change waits for the reporting-l
     expect(await usersInCycles(url(), t.id)).toEqual([]);
   }, 60_000);
 
+  it('lands both when the change names the user being created, not yet there (the reference lock before the org lock)', async () => {
+    // The change waits first; released, it finds no newcomer and leaves the reference pending. Taken the
+    // other way round (the org lock, then the reference's), it held the org lock while waiting for the
+    // create's reference lock, and the create, holding that, waited for the org lock: a deadlock, 503.
+    const { t, other, report, managerOf, setManager, createNewcomer } = await setUp();
+    const [p, c] = await queued(t, () => setManager(other, 'ext-newcomer'), createNewcomer);
+    expect(statuses(p, c)).toEqual([204, 201, '']);
+    expect(await managerOf(other)).toBe(c.json.id);
+    expect(await managerOf(report)).toBe(c.json.id);
+    expect(await usersInCycles(url(), t.id)).toEqual([]);
+  }, 60_000);
+
+  it('re-provisions a deleted manager while the deletion waits: the new one gets the reports the deletion left pending', async () => {
+    // The deletion leaves its reports pending on its externalId; a create of that externalId arriving
+    // meanwhile waits for it (REF_LOCKS) instead of failing on the externalId still taken (409), or of
+    // missing the reports the deletion has not committed yet.
+    const { t, c1, managerOf } = await setUp();
+    const lead = await c1('POST', '/Users', { schemas: [CORE], userName: 'lead@org.test', externalId: 'ext-lead' });
+    const member = await c1('POST', '/Users', {
+      schemas: [CORE, ENTERPRISE],
+      userName: 'member@org.test',
+      [ENTERPRISE]: { manager: { value: 'ext-lead' } },
+    });
+    expect(await managerOf(member.json.id)).toBe(lead.json.id);
+    const [d, c] = await queued(
+      t,
+      () => c1('DELETE', `/Users/${lead.json.id}`),
+      () => c1('POST', '/Users', { schemas: [CORE], userName: 'lead.again@org.test', externalId: 'ext-lead' }),
+    );
+    expect(statuses(d, c)).toEqual([204, 201, '']);
+    expect(await managerOf(member.json.id)).toBe(c.json.id);
+  }, 60_000);
+
   it('lands both when the change is of the user being deleted', async () => {
     const { t, c1, other, boss, managerOf, setManager } = await setUp();
     const [p, d] = await queued(

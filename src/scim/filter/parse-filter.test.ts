@@ -193,6 +193,8 @@ describe('parseFilter: errors', () => {
     ['unterminated string', 'userName eq "x', /Unterminated string literal starting/, 12],
     ['bad escape', 'userName eq "\\q"', /Invalid escape '\\q'/, 13],
     ['bad unicode escape', 'userName eq "\\u12G4"', /Invalid \\u escape/, 13],
+    ['lone surrogate escape', 'emails[value eq "a\\ud800b"]', /lone UTF-16 surrogate/, 16],
+    ['lone low surrogate escape', 'userName eq "\\udc00"', /lone UTF-16 surrogate/, 12],
     ['single quotes', "userName eq 'x'", /double quotes/, 12],
     ['empty', '', /Empty filter/, undefined],
     ['blank', '   ', /Empty filter/, undefined],

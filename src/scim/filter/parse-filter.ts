@@ -109,6 +109,9 @@ function readJsonString(input: string, open: number): { value: string; end: numb
     const c = input[i];
     if (c === '"') {
       out += input.slice(chunkStart, i);
+      // An unpaired \uD800–\uDFFF escape is no character: PostgreSQL's jsonb refuses it (a 500 before this).
+      if (!out.isWellFormed())
+        throw new ScimFilterError('a string value holds a lone UTF-16 surrogate (an unpaired \\uD800–\\uDFFF escape)', { position: open });
       return { value: out, end: i + 1 };
     }
     if (c === '\\') {

@@ -82,8 +82,8 @@ export function inputProblem(value: unknown): string | null {
 export function guardInput(): Middleware {
   return async function guardInputMiddleware(ctx, next) {
     const body = ctx.request.body as { query?: unknown } | undefined;
-    // A GraphQL document can spell it as an escape inside a string literal.
-    const escapedInDocument = typeof body?.query === 'string' && /\\u0000/i.test(body.query);
+    // A GraphQL document can spell it as an escape inside a string literal: \u0000, or \u{0} (graphql-js 16).
+    const escapedInDocument = typeof body?.query === 'string' && /\\u(0000|\{0+\})/i.test(body.query);
     if (/%00|\u0000/i.test(ctx.querystring) || escapedInDocument) throw new UnacceptableInputError(textProblem('\u0000')!);
     let query: string;
     try {

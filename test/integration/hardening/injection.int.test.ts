@@ -341,6 +341,17 @@ describe('GraphQL', () => {
     );
   }, 60_000);
 
+  it('U+0000 spelled in a document as \\u0000 or \\u{0} is refused up front (400 BAD_REQUEST)', async () => {
+    for (const escape of ['\\u0000', '\\u{0}', '\\u{000}']) {
+      const res = await gql(`mutation { createUser(input: { userName: "nul${escape}@inj.test" }) { user { id } userErrors { code } } }`);
+      expect({ escape, status: res.status, code: res.json.errors?.[0]?.extensions?.code }).toEqual({
+        escape,
+        status: 400,
+        code: 'BAD_REQUEST',
+      });
+    }
+  });
+
   it('deeply nested variables and documents are refused with a typed error', async () => {
     const deep = `${'{"a":'.repeat(5000)}"x"${'}'.repeat(5000)}`;
     const body = `{"query":"mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } userErrors { code } } }","variables":{"i":{"userName":"deep@inj.test","customAttributes":{"level":${deep}}}}}`;

@@ -165,13 +165,22 @@ export async function changeMembers(
   return { added, removed };
 }
 
+/** The most user ids one membership audit entry lists on each side; past it the list is cut and says so. */
+const MAX_AUDITED_MEMBERS = 1_000;
+
 /**
  * A membership change as its audit entry (and webhook event) records it: the counts, and who left (before)
- * and who joined (after), so that an access review can tell when someone gained or lost a role.
+ * and who joined (after), so that an access review can tell when someone gained or lost a role. A change of
+ * more (a whole group replaced) lists the first MAX_AUDITED_MEMBERS, with `userIdsTruncated`: the entry, its
+ * outbox row and every delivery stay small.
  */
-const membersChanged = (added: readonly string[], removed: readonly string[]) => ({
-  members: { before: { removed: removed.length, userIds: [...removed] }, after: { added: added.length, userIds: [...added] } },
-});
+function membersChanged(added: readonly string[], removed: readonly string[]) {
+  const side = (ids: readonly string[]) => ({
+    userIds: ids.slice(0, MAX_AUDITED_MEMBERS),
+    ...(ids.length > MAX_AUDITED_MEMBERS ? { userIdsTruncated: true } : {}),
+  });
+  return { members: { before: { removed: removed.length, ...side(removed) }, after: { added: added.length, ...side(added) } } };
+}
 
 async function applyMemberChange(scope: TenantScope, role: Role, change: MemberChange): Promise<{ added: number; removed: number }> {
   const add = parseInput(MemberIds, change.add ?? []);

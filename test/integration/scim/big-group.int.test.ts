@@ -185,4 +185,19 @@ describe('a group with 10,000 members', () => {
     expect(page.totalResults).toBe(BIG + SPARE);
     expect(page.itemsPerPage).toBe(1000);
   }, 60_000);
+  it('removing thousands at once audits the count and the first 1,000 of them, and says the list is cut', async () => {
+    const before = await totalMembers(bigId);
+    expect(before).toBeGreaterThan(1000);
+    expectStatus(await scim.patch(`/Groups/${bigId}`, patchOp({ op: 'remove', path: 'members' })), 204);
+    expect(await totalMembers(bigId)).toBe(0);
+    const [entry] = await tenantSql<{ changes: { members: { before: Record<string, unknown>; after: Record<string, unknown> } } }>(
+      t.id,
+      `select changes from audit_events where tenant_id = $1 and target_id = $2 and action = 'role.members_changed'
+        order by occurred_at desc, id desc limit 1`,
+      [tenantUuid(t.id), bigId],
+    );
+    expect(entry.changes.members.before).toMatchObject({ removed: before, userIdsTruncated: true });
+    expect(entry.changes.members.before.userIds).toHaveLength(1000);
+    expect(entry.changes.members.after).toEqual({ added: 0, userIds: [] });
+  }, 60_000);
 });

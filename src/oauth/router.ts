@@ -192,7 +192,8 @@ export function oauthRouter(deps: { orm: MikroORM; config: Config; logger: Logge
 
   const revoke: Middleware = async (ctx) => {
     const params = formOf(ctx, 'revocation request');
-    // Authenticate first (§2.1): a request without a token from an unknown client is still an invalid_client.
+    // Credentials missing or malformed: 401 invalid_client; then a missing token is a 400 before the database
+    // authenticates anything (the client's secret is checked with the revocation itself, in one statement).
     const credentials = clientCredentials(ctx, params);
     if (!params.token) throw new OAuthError(400, 'invalid_request', 'token is required');
     // token_type_hint is only a hint (§2.1): Roster issues access tokens alone, so every hint leads to them.

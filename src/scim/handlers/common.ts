@@ -63,7 +63,10 @@ export interface ListParams {
   excludedAttributes?: string | string[];
 }
 
-/** No tenant has 2^31 resources: a page past this start is past any end. */
+/**
+ * The largest startIndex taken (PostgreSQL's offset is a bigint; a larger one failed there). No tenant has
+ * 2^31 resources, so a page from here is empty anyway; beyond it the answer is a 400 rather than an empty page.
+ */
 const MAX_START_INDEX = 2_147_483_647;
 
 function int(name: string, v: unknown): number | undefined {

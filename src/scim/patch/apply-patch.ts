@@ -584,7 +584,9 @@ function coerce(def: ScimAttributeDef, v: unknown, path: string): unknown {
   const fail = (): never => {
     const got = JSON.stringify(v) ?? String(v);
     // (an error names the value, not a copy of a megabyte of it)
-    throw new ScimPatchError(`"${path}" expects a ${def.type}, got ${got.length > 80 ? `${got.slice(0, 80)}…` : got}`, 'invalidValue');
+    // (cut by code points: a pair cut in half would be a lone surrogate in the answer)
+    const shown = got.length > 80 ? `${Array.from(got).slice(0, 80).join('')}…` : got;
+    throw new ScimPatchError(`"${path}" expects a ${def.type}, got ${shown}`, 'invalidValue');
   };
   switch (def.type) {
     case 'boolean':

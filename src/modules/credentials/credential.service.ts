@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode, assertThat, notFound } from '../../kernel/errors.js';
+import { DomainError, ErrorCode, assertThat, notFound } from '../../kernel/errors.js';
 import { isUuid, uuidv7 } from '../../kernel/ids.js';
 import { parseInput } from '../../kernel/validate.js';
 import { Permission, TENANT_PERMISSIONS, type TenantScope } from '../../kernel/scope.js';
@@ -97,6 +97,13 @@ const CreateKeyInput = z.object({
 
 export async function createApiKey(scope: TenantScope, input: z.input<typeof CreateKeyInput>): Promise<{ key: ApiKey; secret: string }> {
   const { name, permissions } = parseInput(CreateKeyInput, input);
+  // A tenant's key mints only narrower keys: integrations:manage alone must not grant directory or audit
+  // access. (Creating a tenant, the operator mints its first, full key.)
+  const beyond = scope.actor.kind === 'api_key' ? permissions.filter((p) => !scope.actor.permissions.has(p as Permission)) : [];
+  if (beyond.length > 0)
+    throw new DomainError(ErrorCode.FORBIDDEN, `a key cannot grant permissions it does not hold: ${beyond.join(', ')}`, {
+      field: 'permissions',
+    });
   const secret = generateSecret(SECRET_PREFIX.apiKey);
   const key = scope.em.create(ApiKey, {
     id: uuidv7(),

@@ -270,6 +270,21 @@ describe('API keys and permissions', () => {
     });
   });
 
+  it('an integrations:manage key mints keys only with permissions it holds itself (no escalation)', async () => {
+    const manager = (await createKey(t, 'integrations only', ['integrations:manage'])).secret!;
+    await expectUnchanged(t, async () => {
+      const res = await t.gql(
+        CreateApiKeyFullDocument,
+        { input: { name: 'escalated', permissions: ['integrations:manage', 'directory:write', 'audit:read'] } },
+        manager,
+      );
+      const code = res.errors?.[0]?.extensions?.code ?? res.data?.createApiKey.userErrors[0]?.code;
+      expect(code).toBe('FORBIDDEN');
+      expect(res.data?.createApiKey.secret ?? null).toBeNull();
+    });
+    expect((await createKey(t, 'same reach', ['integrations:manage'])).secret).toEqual(expect.any(String));
+  });
+
   it.each([
     ['an operator permission', { name: 'escalate', permissions: ['tenants:manage'] }, 'permissions.0'],
     ['an unknown permission', { name: 'bogus', permissions: ['directory:read', 'everything'] }, 'permissions.1'],

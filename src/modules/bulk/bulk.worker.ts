@@ -139,8 +139,10 @@ export function createBulkWorker(opts: BulkWorkerOptions): BulkWorker {
         );
         const ok = marks.filter((m) => m.status === 'succeeded').length;
         await em.execute(
+          // A job cancelled while this batch was in flight stays cancelled: the batch finishes, no later one runs.
           `update bulk_jobs set processed = processed + ?, succeeded = succeeded + ?, failed = failed + ?,
-                  status = 'running', started_at = coalesce(started_at, now()), updated_at = now()
+                  status = case when status = 'queued' then 'running' else status end,
+                  started_at = coalesce(started_at, now()), updated_at = now()
             where tenant_id = ? and id = ?`,
           [marks.length, ok, marks.length - ok, tenantId, jobId],
         );

@@ -9,6 +9,7 @@ import {
   type BulkLine,
 } from '../../../client/src/index.js';
 import { startTestApp, type TestApp, type TestTenant } from '../../setup/test-app.js';
+import { rowLockWaiters, tenantTransaction } from '../hardening/support.js';
 import { clientFor, jobUuid, startWorker, tenantSql, type StartedWorker } from './support.js';
 
 // Jobs run in a worker loop and are polled: give every test room (ESM jest has no global `jest`).
@@ -230,6 +231,40 @@ describe('uploading', () => {
 });
 
 describe('cancel', () => {
+  it('stops a job even while a batch is in flight: that batch finishes, no later one runs', async () => {
+    // The worker's counters set the job 'running' again after its batch, over a cancel made meanwhile, and the
+    // job ran to completion after answering CANCELLED (found by probing). Made for real: a user the batch
+    // updates is held by the test, so the batch waits mid-flight while the job is cancelled.
+    const t = await app.createTenant();
+    const c = clientFor(app, t);
+    await runJob(c, toJsonLines([{ op: 'upsertUser', user: { userName: 'held@cancel.test', externalId: 'HELD' } }]));
+    await withoutWorker();
+    const lines = [
+      JSON.stringify({ op: 'upsertUser', user: { userName: 'held@cancel.test', externalId: 'HELD', title: 'changed' } }),
+      ...Array.from({ length: 99 }, (_, i) =>
+        JSON.stringify({ op: 'upsertUser', user: { userName: `f${i}@cancel.test`, externalId: `F${i}` } }),
+      ),
+    ];
+    const { job } = await c.uploadBulkJob(lines);
+    const w = await startWorker({ name: 'cancel-in-flight', batchSize: 10, start: false });
+    const held = await tenantTransaction(process.env.ROSTER_TEST_DATABASE_URL!, t.id);
+    try {
+      await held.query(`select 1 from users where external_id = 'HELD' for update`);
+      const batch = w.worker.tick();
+      await rowLockWaiters(held, 1, 'the batch to wait for the held user');
+      expect(await c.cancelBulkJob(job.id)).toMatchObject({ status: 'CANCELLED' });
+      await held.query('commit');
+      await batch;
+    } finally {
+      await held.end();
+    }
+    for (let i = 0; i < 5; i++) await w.worker.tick();
+    await w.close();
+    const after = await c.bulkJob(job.id);
+    expect(after).toMatchObject({ status: 'CANCELLED', processed: 10, pending: 90 });
+    expect(await tenantSql(t.id, `select 1 from users`)).toHaveLength(10);
+  });
+
   it('stops a job: its remaining lines are never applied; a completed job cannot be cancelled', async () => {
     const t = await app.createTenant();
     const c = clientFor(app, t);

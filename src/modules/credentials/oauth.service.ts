@@ -168,6 +168,25 @@ export type TokenResult =
   | { outcome: 'rate_limited'; retryAfter: number };
 
 /**
+ * The arguments both OAuth endpoints pass last to their statement, for roster_oauth_client: the
+ * failed-authentication limit and what a failure is recorded with (the presented client id only when it
+ * looks like one: the audit never stores what may be a pasted secret).
+ */
+const failureArgs = (req: TokenRequest, limits: DoorLimits) => [
+  limits.failuresPerSecond,
+  limits.failureBurst,
+  limits.retentionDays,
+  clientAddress(req.clientIp),
+  CLIENT_ID_PATTERN.test(req.clientId) ? req.clientId : 'unrecognised',
+  req.requestId ?? null,
+  req.userAgent ?? null,
+];
+
+/** A client the endpoints' statement refused (401 invalid_client). */
+const refusedClient = (row: { reason: string | null; tenant_id: string | null }) =>
+  ({ outcome: 'invalid', reason: row.reason ?? 'unknown_client', tenantId: row.tenant_id }) as const;
+
+/**
  * Client credentials grant: authenticates the client and issues an opaque access token (`rst_at_…`,
  * stored hashed) valid ttlSeconds, capped at its secret's expiry. One autocommit statement
  * (`roster_oauth_token`), like the doors; the request counts against the tenant's SCIM rate limit.
@@ -191,20 +210,14 @@ export async function issueAccessToken(em: EntityManager, req: TokenRequest, ttl
     req.hostSlug,
     limits.rps,
     limits.burst,
-    limits.failuresPerSecond,
-    limits.failureBurst,
-    limits.retentionDays,
-    clientAddress(req.clientIp),
-    CLIENT_ID_PATTERN.test(req.clientId) ? req.clientId : 'unrecognised',
-    req.requestId ?? null,
-    req.userAgent ?? null,
+    ...failureArgs(req, limits),
   ]);
   const row = rows[0];
   switch (row.outcome) {
     case 'ok':
       return { outcome: 'ok', accessToken: token, expiresIn: row.expires_in ?? ttlSeconds, tenantId: row.tenant_id as string };
     case 'invalid':
-      return { outcome: 'invalid', reason: row.reason ?? 'unknown_client', tenantId: row.tenant_id };
+      return refusedClient(row);
     default:
       return { outcome: row.outcome, retryAfter: row.retry_after };
   }
@@ -238,20 +251,14 @@ export async function revokeAccessToken(
     hashSecret(req.clientSecret),
     hashSecret(req.token),
     req.hostSlug,
-    limits.failuresPerSecond,
-    limits.failureBurst,
-    limits.retentionDays,
-    clientAddress(req.clientIp),
-    CLIENT_ID_PATTERN.test(req.clientId) ? req.clientId : 'unrecognised',
-    req.requestId ?? null,
-    req.userAgent ?? null,
+    ...failureArgs(req, limits),
   ]);
   const row = rows[0];
   switch (row.outcome) {
     case 'ok':
       return { outcome: 'ok', tenantId: row.tenant_id as string, revoked: row.revoked };
     case 'invalid':
-      return { outcome: 'invalid', reason: row.reason ?? 'unknown_client', tenantId: row.tenant_id };
+      return refusedClient(row);
     default:
       return { outcome: 'auth_blocked', retryAfter: row.retry_after };
   }

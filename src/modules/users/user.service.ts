@@ -194,7 +194,7 @@ async function lockOrg(scope: TenantScope): Promise<void> {
  * org lock always after them: every path takes them in that order.
  */
 const REF_BUCKETS = 256;
-export interface RefLock {
+interface RefLock {
   ref: string;
   exclusive: boolean;
 }
@@ -308,7 +308,7 @@ async function backfill(scope: TenantScope, user: User, refs: string[], opts: { 
     ? await prepared<{ id: string }>(
         scope.em,
         `with org_lock as materialized (
-           select pg_advisory_xact_lock(hashtextextended('roster.org:' || ?::text, 0))
+           select ${ORG_LOCK}
             where exists (select 1 from users where ${pending}))
          update users set manager_id = ?, manager_ref = null, version = version + 1, updated_at = ${TOUCHED_AT}
           where ${pending} and (select count(*) from org_lock) >= 0
@@ -424,8 +424,8 @@ export async function updateUserReadingNames(
   const orgLocked = (cmd.manager !== undefined && cmd.manager !== null) || newExternalId;
   if (orgLocked)
     await lockRefsThenOrg(scope, [
-      { ref: cmd.manager ?? '', exclusive: true },
-      { ref: newExternalId ? (cmd.externalId ?? '') : '', exclusive: false },
+      ...(cmd.manager ? [{ ref: cmd.manager, exclusive: true }] : []),
+      ...(newExternalId && cmd.externalId ? [{ ref: cmd.externalId, exclusive: false }] : []),
     ]);
   const user = await requireUserForUpdate(scope, id);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== user.version) {
